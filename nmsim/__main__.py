@@ -1,0 +1,3 @@
+from nmsim.cli import main
+
+raise SystemExit(main())
