@@ -1,0 +1,380 @@
+"""Placement: which core holds each neuron, within neuron, synapse-memory and fan-in limits.
+
+Input populations live on the host (core index ``n_cores``).  Every other
+neuron goes to one core; a core's synapse memory holds the CSR rows of the
+synapses *into* its neurons (see ``docs/mapping.md``):
+
+    bytes(core) = ceil((nnz * (weight_bits + synapse_index_bits) + rows * row_pointer_bits) / 8)
+
+where ``rows`` = the number of distinct source neurons with at least one
+synapse into the core (its fan-in axons, limited by ``max_fan_in_axons``).
+
+Strategies (chosen by name, :data:`STRATEGIES`):
+
+``snake``
+    neurons in network order fill cores to capacity along a boustrophedon over
+    the mesh (row y=0 west->east, row y=1 east->west, ...), the cores of one
+    router in index order.
+``partition``
+    reduces traffic (packets + hops, every neuron firing once): neurons are
+    ordered by reverse Cuthill-McKee on the symmetrised connectivity (connected
+    neurons end up adjacent), dealt out evenly along the snake, then improved by
+    greedy single-neuron moves (visiting order drawn from ``seed``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+from nmsim.describe.chip import ChipSpec, load_chip
+from nmsim.describe.network import Network
+from nmsim.errors import MappingError
+from nmsim.map.connectivity import Connectivity, connectivity, core_bytes
+
+STRATEGIES = ("snake", "partition")
+ROUTINGS = ("unicast", "multicast")
+#: The partition refinement keeps a dense int32[N, n_cores] count table; above this many
+#: entries it is skipped (the RCM ordering alone is used).
+REFINE_MAX_ENTRIES = 50_000_000
+#: Cores tried per refining move: those holding most of the neuron's sources and targets.
+MOVE_CANDIDATES = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Where every neuron lives and what each core then holds.
+
+    ``core_of[pop]``: ``int32[n]`` core of each neuron (host = ``n_cores``).
+    Per core (``[n_cores]``, host excluded): ``neurons``, ``synapses`` (nnz),
+    ``rows`` (fan-in axons) and ``bytes`` (synapse memory).
+    """
+
+    chip_name: str
+    network_name: str
+    strategy: str
+    seed: int
+    n_cores: int
+    core_of: Mapping[str, np.ndarray]
+    neurons: np.ndarray
+    synapses: np.ndarray
+    rows: np.ndarray
+    bytes: np.ndarray
+    max_neurons: int
+    synapse_memory_bytes: int
+    max_fan_in_axons: int
+    core_xy: np.ndarray = field(repr=False)  # int32[n_cores+1, 2] router coordinate, host last
+
+    def utilization(self) -> list[dict]:
+        """One row per used core: counts and fractions of the core's capacity."""
+        out = []
+        for c in np.flatnonzero(self.neurons):
+            out.append({"core": int(c), "x": int(self.core_xy[c, 0]), "y": int(self.core_xy[c, 1]),
+                        "neurons": int(self.neurons[c]), "neuron_frac": self.neurons[c] / self.max_neurons,
+                        "synapses": int(self.synapses[c]), "rows": int(self.rows[c]),
+                        "row_frac": self.rows[c] / self.max_fan_in_axons,
+                        "bytes": int(self.bytes[c]), "byte_frac": self.bytes[c] / self.synapse_memory_bytes})
+        return out
+
+    def utilization_table(self) -> str:
+        """:meth:`utilization` as aligned text."""
+        lines = [f"{'core':>5} {'(x,y)':>7} {'neurons':>13} {'fan-in rows':>16} {'synapses':>9} {'bytes':>17}"]
+        for r in self.utilization():
+            lines.append(f"{r['core']:>5} {'(%d,%d)' % (r['x'], r['y']):>7} "
+                         f"{r['neurons']:>6} {100 * r['neuron_frac']:5.1f}% "
+                         f"{r['rows']:>8} {100 * r['row_frac']:5.1f}% {r['synapses']:>9} "
+                         f"{r['bytes']:>9} {100 * r['byte_frac']:5.1f}%")
+        used = int((self.neurons > 0).sum())
+        lines.append(f"{used} of {self.n_cores} cores used ({self.strategy}); "
+                     f"{int(self.neurons.sum())} neurons, {int(self.bytes.sum())} bytes of synapse memory")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def snake_order(chip: ChipSpec) -> np.ndarray:
+    """Core indices along the boustrophedon: y=0 west->east, y=1 east->west, ...; cores of a router in order."""
+    m = chip.mesh
+    order = []
+    for y in range(m.height):
+        xs = range(m.width) if y % 2 == 0 else range(m.width - 1, -1, -1)
+        for x in xs:
+            r = y * m.width + x
+            order.extend(c for c in range(r * m.cores_per_router, (r + 1) * m.cores_per_router) if c < m.n_cores)
+    return np.asarray(order, np.int64)
+
+
+def core_xy(chip: ChipSpec) -> np.ndarray:
+    """``int32[n_cores+1, 2]``: router (x, y) of every core, host (at the I/O router) last."""
+    m = chip.mesh
+    r = np.arange(m.n_cores) // m.cores_per_router
+    xy = np.stack([r % m.width, r // m.width], axis=1)
+    return np.vstack([xy, [[m.io_router_x, m.io_router_y]]]).astype(np.int32)
+
+
+def hop_matrix(chip: ChipSpec) -> np.ndarray:
+    """``int64[n_cores+1, n_cores]``: XY mesh hops from each core (host last) to each core."""
+    xy = core_xy(chip).astype(np.int64)
+    return np.abs(xy[:, None, :] - xy[None, :-1, :]).sum(axis=2)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _fmt_total(chip: ChipSpec) -> str:
+    c = chip.core
+    return f"{chip.n_cores} cores × {c.max_neurons} neurons = {chip.n_cores * c.max_neurons} neurons"
+
+
+def _precheck(chip: ChipSpec, net: Network, conn: Connectivity) -> None:
+    c = chip.core
+    for p in net.populations.values():
+        if p.payload_bits > chip.noc.payload_bits:
+            raise MappingError(f"population {p.name!r} sends {p.payload_bits}-bit payloads, wider than chip "
+                               f"{chip.name!r} payload_bits = {chip.noc.payload_bits}")
+    for q in net.projections:
+        if q.accumulator >= c.n_accumulators:
+            raise MappingError(f"projection {q.label} targets accumulator {q.accumulator}, but chip {chip.name!r} "
+                               f"has {c.n_accumulators} accumulator(s) per neuron")
+        if q.nnz:
+            lo, hi = int(q.weights.data.min()), int(q.weights.data.max())
+            if lo < c.weight_min or hi > c.weight_max:
+                bad = lo if lo < c.weight_min else hi
+                raise MappingError(f"projection {q.label} has weight {bad}, outside chip {chip.name!r} "
+                                   f"weight_bits = {c.weight_bits} (signed range {c.weight_min}..{c.weight_max})")
+    total = 0
+    for p in net.populations.values():
+        if p.is_host:
+            continue
+        total += p.n
+        if total > chip.n_cores * c.max_neurons:
+            raise MappingError(f"population {p.name!r} ({p.n} neurons) does not fit chip {chip.name!r}: "
+                               f"{_fmt_total(chip)} ({total} neurons needed so far)")
+    # a single neuron that no core can hold
+    fan_in = np.diff(conn.pattern_in.indptr)
+    need = core_bytes(chip, conn.in_nnz, fan_in)
+    for arr, cap, what in ((fan_in, c.max_fan_in_axons, "fan-in axons (distinct sources)"),
+                           (need, c.synapse_memory_bytes, "bytes of synapse memory")):
+        bad = np.flatnonzero(arr > cap)
+        if bad.size:
+            g = int(bad[0])
+            pop = list(net.populations)[conn.pop_of[g]]
+            raise MappingError(f"population {pop!r} neuron {g - conn.offset[pop]} needs {int(arr[g])} {what}, "
+                               f"but a core of chip {chip.name!r} has {cap}")
+
+
+# --------------------------------------------------------------------------- filling
+
+
+def _fill(chip: ChipSpec, net: Network, conn: Connectivity, order: np.ndarray, cores: np.ndarray,
+          target: int | None = None) -> np.ndarray:
+    """Assign neurons of ``order`` to ``cores`` in turn, moving on when the next neuron
+    does not fit (or the core holds ``target`` neurons).  Returns ``int64[N]`` core per neuron."""
+    c = chip.core
+    limit = c.max_neurons if target is None else min(target, c.max_neurons)
+    core_of = np.full(conn.n, chip.n_cores, np.int64)
+    mark = np.full(conn.n, -1, np.int64)  # mark[s] == k: source s already has a row on the k-th filled core
+    indptr, indices = conn.pattern_in.indptr, conn.pattern_in.indices
+    k, n_here, nnz_here, rows_here = 0, 0, 0, 0
+    sb, rpb, mem_bits = c.synapse_bits, c.row_pointer_bits, c.synapse_memory_bytes * 8
+    for g in order:
+        srcs = indices[indptr[g]:indptr[g + 1]]
+        while True:
+            new = srcs[mark[srcs] != k]
+            fits = (n_here < limit and rows_here + new.size <= c.max_fan_in_axons
+                    and (nnz_here + conn.in_nnz[g]) * sb + (rows_here + new.size) * rpb <= mem_bits)
+            if fits:
+                break
+            k, n_here, nnz_here, rows_here = k + 1, 0, 0, 0
+            if k >= cores.size:
+                pop = list(net.populations)[conn.pop_of[g]]
+                placed = int((core_of[conn.offset[pop]:conn.offset[pop] + net.populations[pop].n] < chip.n_cores).sum())
+                raise MappingError(
+                    f"population {pop!r} ({net.populations[pop].n} neurons) does not fit chip {chip.name!r}: "
+                    f"{_fmt_total(chip)}, {c.synapse_memory_bytes} bytes of synapse memory and "
+                    f"{c.max_fan_in_axons} fan-in axons per core; placed {placed} of its neurons")
+        mark[new] = k
+        core_of[g] = cores[k]
+        n_here, nnz_here, rows_here = n_here + 1, nnz_here + conn.in_nnz[g], rows_here + new.size
+    return core_of
+
+
+def _rcm_order(conn: Connectivity) -> np.ndarray:
+    sym = (conn.pattern + conn.pattern.T).tocsr()
+    sym.data[:] = 1
+    perm = reverse_cuthill_mckee(sym.astype(np.int32), symmetric_mode=True)[::-1]  # Cuthill-McKee order
+    return perm[~conn.is_host[perm]].astype(np.int64)
+
+
+def _refine(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray, seed: int, passes: int = 4) -> np.ndarray:
+    """Greedy single-neuron moves that lower sum over (source, destination core) of (1 + hops)."""
+    C = chip.n_cores
+    if conn.n * C > REFINE_MAX_ENTRIES or conn.pattern.nnz == 0:
+        return core_of
+    c = chip.core
+    H = hop_matrix(chip) + 1  # cost of one packet: 1 + hops
+    core_of = core_of.copy()
+    pat, pin = conn.pattern, conn.pattern_in
+    src_of = pin.indices.astype(np.int64)
+    cnt = np.zeros((conn.n, C), np.int32)  # distinct targets of each source on each core
+    coo = pat.tocoo()
+    np.add.at(cnt, (coo.row, core_of[coo.col]), 1)
+    neurons = np.bincount(core_of[~conn.is_host], minlength=C + 1)[:C]
+    nnz = np.bincount(core_of, weights=conn.in_nnz, minlength=C + 1)[:C].astype(np.int64)
+    rows = (cnt > 0).sum(axis=0).astype(np.int64)
+    self_loop = np.asarray(pat.diagonal() != 0)
+    rng = np.random.default_rng(seed)
+    movable = np.flatnonzero(~conn.is_host & ~self_loop & (np.diff(pin.indptr) + np.diff(pat.indptr) > 0))
+    sb, rpb, mem_bits = c.synapse_bits, c.row_pointer_bits, c.synapse_memory_bytes * 8
+    for _ in range(passes):
+        moved = 0
+        for j in rng.permutation(movable):
+            a = core_of[j]
+            srcs = src_of[pin.indptr[j]:pin.indptr[j + 1]]
+            tg = pat.indices[pat.indptr[j]:pat.indptr[j + 1]]
+            links = np.bincount(np.concatenate([core_of[srcs], core_of[tg]]), minlength=C + 1)[:C]
+            links[a] = 0
+            cand = np.flatnonzero(links)
+            if cand.size == 0:
+                continue
+            if cand.size > MOVE_CANDIDATES:  # the cores holding most of j's sources and targets
+                cand = np.sort(cand[np.argsort(-links[cand], kind="stable")[:MOVE_CANDIDATES]])
+            dest = np.flatnonzero(cnt[j] > 0)
+            s_core = core_of[srcs]
+            lose_a = cnt[srcs, a] == 1
+            cs = cnt[np.ix_(srcs, cand)]  # [n_src, n_cand]
+            new_b = cs == 0
+            r_b = rows[cand] + new_b.sum(axis=0)
+            ok = ((neurons[cand] + 1 <= c.max_neurons) & (r_b <= c.max_fan_in_axons)
+                  & ((nnz[cand] + conn.in_nnz[j]) * sb + r_b * rpb <= mem_bits))
+            if not ok.any():
+                continue
+            delta = (-(H[s_core[lose_a], a]).sum() + (H[np.ix_(s_core, cand)] * new_b).sum(axis=0)
+                     + (H[np.ix_(cand, dest)] - H[a, dest]).sum(axis=1))
+            delta = np.where(ok, delta, 0)
+            i = int(np.argmin(delta))
+            if delta[i] >= 0:
+                continue
+            best_b = cand[i]
+            b = best_b
+            rows[a] -= int(lose_a.sum())
+            rows[b] += int((cnt[srcs, b] == 0).sum())
+            cnt[srcs, a] -= 1
+            cnt[srcs, b] += 1
+            neurons[a] -= 1
+            neurons[b] += 1
+            nnz[a] -= conn.in_nnz[j]
+            nnz[b] += conn.in_nnz[j]
+            core_of[j] = b
+            moved += 1
+        if moved == 0:
+            break
+    return core_of
+
+
+def _cost(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray) -> int:
+    """Partition objective: sum over (source neuron, destination core) of (1 + XY hops)."""
+    coo = conn.pattern.tocoo()
+    pairs = np.unique(coo.row.astype(np.int64) * (chip.n_cores + 1) + core_of[coo.col])
+    src, dcore = pairs // (chip.n_cores + 1), pairs % (chip.n_cores + 1)
+    return int((hop_matrix(chip)[core_of[src], dcore] + 1).sum())
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int = 0,
+          routing: str = "unicast") -> Placement:
+    """Place ``net`` on ``chip`` with a named strategy; raises :class:`MappingError` if it cannot fit."""
+    chip = load_chip(chip)
+    if strategy not in STRATEGIES:
+        raise MappingError(f"placement strategy {strategy!r}; choices: {', '.join(STRATEGIES)}")
+    if routing not in ROUTINGS:
+        raise MappingError(f"routing {routing!r}; choices: {', '.join(ROUTINGS)}")
+    if routing == "multicast":
+        raise MappingError("multicast routing is not modelled yet")
+    conn = connectivity(net)
+    _precheck(chip, net, conn)
+    cores = snake_order(chip)
+    if strategy == "snake":
+        core_of = _fill(chip, net, conn, np.flatnonzero(~conn.is_host), cores)
+    else:
+        order = _rcm_order(conn)
+        even = max(-(-order.size // max(chip.n_cores, 1)), 1)
+        tries = [_refine(chip, conn, _fill(chip, net, conn, order, cores), seed)]  # packed
+        try:  # spread evenly: more room for the refining moves, better load balance
+            tries.append(_refine(chip, conn, _fill(chip, net, conn, order, cores, target=even), seed))
+        except MappingError:
+            pass
+        core_of = min(tries, key=lambda co: _cost(chip, conn, co))
+    return _summarise(chip, net, conn, core_of, strategy, seed)
+
+
+def _summarise(chip, net, conn, core_of, strategy, seed) -> Placement:
+    C = chip.n_cores
+    neurons = np.bincount(core_of[~conn.is_host], minlength=C + 1)[:C].astype(np.int64)
+    synapses = np.bincount(core_of, weights=conn.in_nnz, minlength=C + 1)[:C].astype(np.int64)
+    coo = conn.pattern.tocoo()
+    pairs = np.unique(coo.row.astype(np.int64) * (C + 1) + core_of[coo.col])
+    rows = np.bincount(pairs % (C + 1), minlength=C + 1)[:C].astype(np.int64)
+    per_pop = {}
+    for name, off in conn.offset.items():
+        arr = core_of[off:off + net.populations[name].n].astype(np.int32)
+        arr.flags.writeable = False
+        per_pop[name] = arr
+    return Placement(chip.name, net.name, strategy, int(seed), C, MappingProxyType(per_pop), neurons, synapses, rows,
+                     core_bytes(chip, synapses, rows), chip.core.max_neurons, chip.core.synapse_memory_bytes,
+                     chip.core.max_fan_in_axons, core_xy(chip))
+
+
+def traffic(chip: ChipSpec | str, net: Network, placement: Placement) -> dict:
+    """Traffic if every neuron fired once: ``packets`` (one per (source, destination core))
+    and ``hop_packets`` (sum of XY mesh hops over those packets)."""
+    chip = load_chip(chip)
+    conn = connectivity(net)
+    core_of = np.concatenate([placement.core_of[p] for p in net.populations]).astype(np.int64)
+    coo = conn.pattern.tocoo()
+    pairs = np.unique(coo.row.astype(np.int64) * (chip.n_cores + 1) + core_of[coo.col])
+    src, dcore = pairs // (chip.n_cores + 1), pairs % (chip.n_cores + 1)
+    H = hop_matrix(chip)
+    return {"packets": int(pairs.size), "hop_packets": int(H[core_of[src], dcore].sum())}
+
+
+def place_manual(chip: ChipSpec | str, net: Network, core_of: Mapping[str, object]) -> Placement:
+    """A placement given explicitly: ``core_of[pop]`` is a core index per neuron (or one
+    index for the whole population).  Input populations stay on the host and may be
+    omitted.  Capacities are checked as for the named strategies."""
+    chip = load_chip(chip)
+    conn = connectivity(net)
+    _precheck(chip, net, conn)
+    C = chip.n_cores
+    full = np.full(conn.n, C, np.int64)
+    for name in core_of:
+        if name not in net.populations:
+            raise MappingError(f"manual placement: unknown population {name!r}")
+    for name, p in net.populations.items():
+        off = conn.offset[name]
+        if p.is_host:
+            if name in core_of and np.any(np.asarray(core_of[name]) != C):
+                raise MappingError(f"manual placement: input population {name!r} lives on the host (core {C})")
+            continue
+        if name not in core_of:
+            raise MappingError(f"manual placement: no cores given for population {name!r}")
+        arr = np.broadcast_to(np.asarray(core_of[name], dtype=np.int64), (p.n,))
+        if ((arr < 0) | (arr >= C)).any():
+            raise MappingError(f"manual placement: population {name!r} uses a core outside 0..{C - 1} of chip {chip.name!r}")
+        full[off:off + p.n] = arr
+    pl = _summarise(chip, net, conn, full, "manual", 0)
+    c = chip.core
+    for arr, cap, what in ((pl.neurons, c.max_neurons, "neurons"), (pl.rows, c.max_fan_in_axons, "fan-in axons"),
+                           (pl.bytes, c.synapse_memory_bytes, "bytes of synapse memory")):
+        bad = np.flatnonzero(arr > cap)
+        if bad.size:
+            k = int(bad[0])
+            raise MappingError(f"manual placement: core {k} holds {int(arr[k])} {what}, chip {chip.name!r} allows {cap}")
+    return pl

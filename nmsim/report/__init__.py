@@ -1,0 +1,1 @@
+"""Stage 6, *report*: files, tables, plots and traces from accounted results."""
