@@ -1,0 +1,140 @@
+"""Engine benchmark: a random integer LIF network on a Loihi-like chip.
+
+About 64k neurons, fan-out 128 (uniform random targets), about 10 % of the
+neurons firing per step, placed in index order on an 8x4 mesh with 4 cores
+per router and up to 1024 neurons per core.  The ``CompiledModel`` is built
+directly (the TOML/compile stage is not used).  Loihi timing (Davies et al.
+2018, Table 2, via ``/work/shared/reference/hardware.md``) at a 10 GHz virtual
+clock: hop E-W 41 / N-S 65 cycles, synaptic op 35 (one synapse per read),
+neuron update 84 active / 53 idle, spike within a tile 21 (local delivery).
+Not in Table 2, taken from SANA-FE's fitted ``loihi.yaml``: axon out 5.1 ns
+(``spike_send_cycles`` 51, also the host I/O port), axon in 16 ns
+(``packet_receive_cycles`` 160); barrier 465 ns for 32 tiles (4650 cycles).
+Router buffers hold 4 packets (an assumption; ``--buffer-depth``).  A packet holds
+its slot from its grant until its next grant, at least one hop latency (41/65
+cycles), so 4 slots carry at most 4 packets per ~42 cycles per link: with this
+traffic the mesh saturates and stalls back to the send units.
+
+Dynamics: every neuron has a bias of ``threshold / 10`` and no leak, and a
+random initial potential, so each fires about once every 10 steps; the
+synaptic weights are small (+-2) noise around that.
+
+Prints synaptic events per second (wall, one thread, timing model included,
+JIT compilation excluded by a warm-up step), microseconds per step, packets
+per step and peak RSS.  Speed is never asserted.
+
+    python benchmarks/engine_benchmark.py [--steps 10] [--neurons 65536] [--per-core 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+
+import numpy as np
+
+from nmsim.compile.compiled import MODEL_LIF, TIMING_FIELDS, CompiledModel
+from nmsim.sim import Engine
+
+LOIHI_TIMING = {
+    "neuron_update_active_cycles": 84, "neuron_update_idle_cycles": 53, "spike_send_cycles": 51,
+    "io_packet_cycles": 51, "hop_east_west_cycles": 41, "hop_north_south_cycles": 65,
+    "local_delivery_cycles": 21, "packet_receive_cycles": 160, "synapse_read_cycles": 35,
+    "synapses_per_read": 1, "flits_per_packet": 1, "router_buffer_packets": 4, "barrier_cycles": 4650,
+}
+
+
+def random_lif_model(n: int, fan_out: int, per_core: int, *, width=8, height=4, cores_per_router=4, seed=0) -> CompiledModel:
+    """A random LIF network of ``n`` neurons placed in index order, ``per_core`` per core."""
+    rng = np.random.default_rng(seed)
+    C = width * height * cores_per_router
+    n_used = -(-n // per_core)
+    assert n_used <= C, f"{n} neurons need {n_used} cores > {C}"
+    core_of = np.minimum(np.arange(n) // per_core, n_used - 1)
+    per = np.bincount(core_of, minlength=C)
+    core_neuron_ptr = np.concatenate([[0], np.cumsum(per), [n]]).astype(np.int64)  # no host neurons
+    # synapses: (src, target) sorted by src, then target core (= target, placement is in index order)
+    tgt = rng.integers(0, n, size=(n, fan_out)).astype(np.int64)
+    tgt.sort(axis=1)
+    w = rng.integers(-2, 3, size=(n, fan_out)).astype(np.int32)
+    tcore = core_of[tgt]
+    # one row per (src, distinct target core)
+    new_row = np.ones((n, fan_out), bool)
+    new_row[:, 1:] = tcore[:, 1:] != tcore[:, :-1]
+    flat_new = new_row.ravel()
+    n_rows = int(flat_new.sum())
+    row_start = np.flatnonzero(flat_new)
+    row_ptr = np.concatenate([row_start, [n * fan_out]]).astype(np.int64)
+    row_core = tcore.ravel()[row_start].astype(np.int32)
+    route_count = new_row.sum(axis=1)
+    route_ptr = np.concatenate([[0], np.cumsum(route_count)]).astype(np.int64)
+    param = np.zeros((n, 8), np.int64)
+    threshold = 1000
+    param[:, 0], param[:, 1], param[:, 2], param[:, 3] = threshold, 0, threshold // 10, 0
+    param[:, 4], param[:, 5] = -(2**20), 2**20
+    state = np.zeros((n, 4), np.int64)
+    state[:, 0] = rng.integers(0, threshold, size=n)
+    model = CompiledModel(
+        width=width, height=height, n_cores=C, io_router=0,
+        core_router=np.concatenate([np.arange(C) // cores_per_router, [0]]).astype(np.int32),
+        core_neuron_ptr=core_neuron_ptr,
+        neuron_model=np.full(n, MODEL_LIF, np.int8), neuron_param=param, neuron_state=state,
+        neuron_pop=np.zeros(n, np.int32), neuron_local=np.arange(n, dtype=np.int32),
+        payload_bits=np.ones(n, np.int32),
+        route_ptr=route_ptr, route_core=row_core.copy(), route_row=np.arange(n_rows, dtype=np.int64),
+        row_ptr=row_ptr, syn_target=tgt.ravel().astype(np.int32), syn_acc=np.zeros(n * fan_out, np.int8),
+        syn_weight=w.ravel(), row_core=row_core, row_n_reads=np.diff(row_ptr),
+        timing=np.array([LOIHI_TIMING[f] for f in TIMING_FIELDS], np.int64),
+    )
+    return model
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--neurons", type=int, default=65536)
+    ap.add_argument("--fan-out", type=int, default=128)
+    ap.add_argument("--per-core", type=int, default=1024)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--buffer-depth", type=int, default=LOIHI_TIMING["router_buffer_packets"],
+                    help="router_buffer_packets (not in Table 2; 4 saturates the mesh links of this workload)")
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    LOIHI_TIMING["router_buffer_packets"] = a.buffer_depth
+    model = random_lif_model(a.neurons, a.fan_out, a.per_core, seed=a.seed)
+    t1 = time.perf_counter()
+    eng = Engine(model)
+    eng.step()  # warm-up: JIT compilation (or cache load)
+    t2 = time.perf_counter()
+    n_ev = n_pk = n_fired = 0
+    cycles = []
+    wall = cpu = 0.0
+    for _ in range(a.steps):
+        s0, c0 = time.perf_counter(), time.process_time()
+        r = eng.step()
+        wall += time.perf_counter() - s0
+        cpu += time.process_time() - c0
+        n_fired += int(r.fired.sum())
+        n_ev += int(r.counters[:, 6].sum())  # synaptic_op
+        n_pk += int(r.counters[:, 3].sum())  # packet_send
+        cycles.append(r.step_cycles)
+    print(f"model: {a.neurons} neurons on {int((np.diff(model.core_neuron_ptr)[:-1] > 0).sum())} cores, "
+          f"{int(model.row_ptr[-1])} synapses, {int(model.route_ptr[-1])} routes; build {t1 - t0:.1f} s, "
+          f"engine init + warm-up {t2 - t1:.1f} s")
+    print(f"router buffer depth {a.buffer_depth}; steps: {a.steps}; firing {n_fired / a.steps / a.neurons:.1%} per step; "
+          f"packets/step {n_pk / a.steps:,.0f}; synaptic events/step {n_ev / a.steps:,.0f}; "
+          f"simulated cycles/step {np.mean(cycles):,.0f}")
+    print(f"wall {wall / a.steps * 1e6:,.0f} us/step; {n_ev / wall / 1e6:.2f} M synaptic events/s; "
+          f"{n_pk / wall / 1e6:.2f} M packets/s; peak RSS {peak_rss_mib():,.0f} MiB")
+    print(f"cpu  {cpu / a.steps * 1e6:,.0f} us/step; {n_ev / cpu / 1e6:.2f} M synaptic events/s per CPU-second "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()

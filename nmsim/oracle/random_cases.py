@@ -1,0 +1,223 @@
+"""Small valid :class:`CompiledModel` s: built from an edge list, or drawn at random from a seed.
+
+:func:`build_model` turns a plain description (neurons per core, host
+neurons, ``(source, target, weight)`` synapses, timing) into the flat arrays
+of ``nmsim/compile/compiled.py``: one CSR row per (source neuron,
+destination core), routes of each source in ascending destination core,
+``row_n_reads = ceil(nnz / synapses_per_read)``.  Hand-written tests use it
+directly; :func:`random_case` draws everything from ``np.random.default_rng(seed)``
+for the oracle/engine agreement test and ``nmsim validate``.
+
+Neurons are numbered grouped by core (core 0 first, host last); LIF neurons
+live on cores, input neurons on the host.  Synapse targets are LIF neurons;
+all synapses use accumulator 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, TIMING_FIELDS, CompiledModel
+
+#: Timing used by :func:`build_model` for every field not given (cycles; counts where named so).
+DEFAULT_TIMING: dict[str, int] = {
+    "neuron_update_active_cycles": 2,
+    "neuron_update_idle_cycles": 1,
+    "spike_send_cycles": 1,
+    "io_packet_cycles": 1,
+    "hop_east_west_cycles": 1,
+    "hop_north_south_cycles": 1,
+    "local_delivery_cycles": 1,
+    "packet_receive_cycles": 1,
+    "synapse_read_cycles": 1,
+    "synapses_per_read": 1,
+    "flits_per_packet": 1,
+    "router_buffer_packets": 2,
+    "barrier_cycles": 0,
+}
+
+#: Default LIF parameters (columns 0..5 of ``neuron_param``): threshold, decay, bias, reset_mode, v_min, v_max.
+DEFAULT_LIF = (0, 0, 0, 0, -(2**20), 2**20)
+
+
+@dataclass(frozen=True)
+class RandomCase:
+    """One random test case: a model, a number of steps and the host's payloads."""
+
+    seed: int
+    model: CompiledModel
+    n_steps: int
+    host_payloads: np.ndarray  #: int64[n_steps, n_host]
+    build: dict  #: keyword arguments of :func:`build_model` that rebuild ``model`` (for shrinking)
+
+
+def build_model(
+    *,
+    width: int,
+    height: int,
+    core_router: list[int],
+    io_router: int,
+    neurons_per_core: list[int],
+    n_host: int = 0,
+    edges: list[tuple[int, int, int]] = (),
+    timing: dict[str, int] | None = None,
+    lif_params: np.ndarray | None = None,
+    v0: np.ndarray | None = None,
+    n_accumulators: int = 1,
+    row_order: np.ndarray | None = None,
+) -> CompiledModel:
+    """A checked :class:`CompiledModel` from a plain description.
+
+    ``core_router[c]``: router of core ``c`` (host excluded); ``neurons_per_core[c]``:
+    LIF neurons of core ``c``; ``n_host`` input neurons follow them.
+    ``edges``: ``(source, target, weight)`` with global neuron indices; within a
+    row synapses keep the order of ``edges``.  ``lif_params`` int64[n_lif, 6]
+    (default :data:`DEFAULT_LIF`), ``v0`` int64[n_lif] initial ``v`` (default 0).
+    ``row_order``: permutation of the rows (default: by source, then destination core).
+    """
+    C = len(core_router)
+    assert len(neurons_per_core) == C, "neurons_per_core needs one entry per core"
+    unknown = set(timing or {}) - set(TIMING_FIELDS)
+    assert not unknown, f"unknown timing field(s) {sorted(unknown)}"
+    tim = {**DEFAULT_TIMING, **(timing or {})}
+    n_lif = int(sum(neurons_per_core))
+    N = n_lif + n_host
+    core_neuron_ptr = np.concatenate([[0], np.cumsum(list(neurons_per_core) + [n_host])]).astype(np.int64)
+    core_of = np.repeat(np.arange(C + 1), np.diff(core_neuron_ptr))
+
+    param = np.zeros((N, 8), dtype=np.int64)
+    param[:n_lif, :6] = DEFAULT_LIF if lif_params is None else np.asarray(lif_params, dtype=np.int64).reshape(n_lif, 6)
+    state = np.zeros((N, 4), dtype=np.int64)
+    if v0 is not None:
+        state[:n_lif, 0] = v0
+
+    # one row per (source, destination core); synapses in edge order
+    rows: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for src, tgt, w in edges:
+        assert 0 <= src < N and 0 <= tgt < n_lif, f"edge ({src}, {tgt}): target must be a LIF neuron"
+        rows.setdefault((int(src), int(core_of[tgt])), []).append((int(tgt), int(w)))
+    keys = sorted(rows)  # by source, then destination core ascending
+    order = np.arange(len(keys)) if row_order is None else np.asarray(row_order)
+    assert sorted(order.tolist()) == list(range(len(keys))), "row_order must be a permutation of the rows"
+    row_of_key = {keys[int(i)]: r for r, i in enumerate(order)}  # stored row r holds keys[order[r]]
+    spr = tim["synapses_per_read"]
+    row_ptr, syn_target, syn_weight, row_core = [0], [], [], []
+    for i in order:
+        syns = rows[keys[int(i)]]
+        syn_target += [t for t, _ in syns]
+        syn_weight += [w for _, w in syns]
+        row_ptr.append(len(syn_target))
+        row_core.append(keys[int(i)][1])
+    nnz_row = np.diff(np.array(row_ptr, dtype=np.int64))
+    route_count = np.bincount([src for src, _ in keys], minlength=N)
+
+    model = CompiledModel(
+        width=width,
+        height=height,
+        n_cores=C,
+        io_router=io_router,
+        core_router=np.array(list(core_router) + [io_router], dtype=np.int32),
+        core_neuron_ptr=core_neuron_ptr,
+        neuron_model=np.array([MODEL_LIF] * n_lif + [MODEL_INPUT] * n_host, dtype=np.int8),
+        neuron_param=param,
+        neuron_state=state,
+        neuron_pop=np.array([0] * n_lif + [1] * n_host, dtype=np.int32),
+        neuron_local=np.concatenate([np.arange(n_lif), np.arange(n_host)]).astype(np.int32),
+        payload_bits=np.array([1] * n_lif + [8] * n_host, dtype=np.int32),
+        route_ptr=np.concatenate([[0], np.cumsum(route_count)]).astype(np.int64),
+        route_core=np.array([d for _, d in keys], dtype=np.int32),
+        route_row=np.array([row_of_key[k] for k in keys], dtype=np.int64),
+        row_ptr=np.array(row_ptr, dtype=np.int64),
+        syn_target=np.array(syn_target, dtype=np.int32),
+        syn_acc=np.zeros(len(syn_target), dtype=np.int8),
+        syn_weight=np.array(syn_weight, dtype=np.int32),
+        row_core=np.array(row_core, dtype=np.int32),
+        row_n_reads=(nnz_row + spr - 1) // spr,
+        timing=np.array([tim[f] for f in TIMING_FIELDS], dtype=np.int64),
+        n_accumulators=n_accumulators,
+    )
+    model.check()
+    return model
+
+
+def random_timing(rng: np.random.Generator, width: int, height: int, zero_latency: bool = True) -> dict[str, int]:
+    """Random timing; with ``zero_latency`` every latency and occupancy may be 0."""
+    lo = 0 if zero_latency else 1
+    base, per_hop = int(rng.integers(0, 11)), int(rng.integers(0, 4))
+    return {
+        "neuron_update_active_cycles": int(rng.integers(0, 5)),
+        "neuron_update_idle_cycles": int(rng.integers(0, 3)),
+        "spike_send_cycles": int(rng.integers(lo, 4)),
+        "io_packet_cycles": int(rng.integers(lo, 5)),
+        "hop_east_west_cycles": int(rng.integers(lo, 4)),
+        "hop_north_south_cycles": int(rng.integers(lo, 4)),
+        "local_delivery_cycles": int(rng.integers(lo, 4)),
+        "packet_receive_cycles": int(rng.integers(0, 4)),
+        "synapse_read_cycles": int(rng.integers(0, 4)),
+        "synapses_per_read": int(rng.integers(1, 5)),
+        "flits_per_packet": int(rng.integers(1, 4)),
+        "router_buffer_packets": int(rng.integers(1, 4)),
+        "barrier_cycles": base + per_hop * (width - 1 + height - 1),
+    }
+
+
+def random_case(
+    seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True
+) -> RandomCase:
+    """A random small chip, network, timing and host input, all drawn from ``seed``.
+
+    Mesh 1..4 x 1..4, 1..3 cores per router (cores shuffled over routers),
+    LIF neurons on a random subset of cores, sparse random integer weights
+    (zeros and duplicate synapses included), random LIF parameters, host
+    payloads in -3..5.  ``zero_latency=False`` keeps every link latency >= 1.
+    """
+    rng = np.random.default_rng(seed)
+    W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
+    R, C = W * H, W * H * cpr
+    core_router = rng.permutation(np.repeat(np.arange(R), cpr)).tolist()
+    io_router = int(rng.integers(R))
+
+    n_lif, n_host = int(rng.integers(1, max_lif + 1)), int(rng.integers(0, max_host + 1))
+    used = rng.choice(C, size=int(rng.integers(1, C + 1)), replace=False)
+    neurons_per_core = np.bincount(rng.choice(used, size=n_lif), minlength=C).tolist()
+    N = n_lif + n_host
+
+    density = rng.uniform(0.02, 0.3)
+    edges = []
+    for src in range(N):
+        for tgt in np.flatnonzero(rng.random(n_lif) < density):
+            w = int(rng.integers(-4, 9))
+            edges.append((src, int(tgt), w))
+            if rng.random() < 0.03:  # duplicate synapse
+                edges.append((src, int(tgt), int(rng.integers(-4, 9))))
+    edges = [edges[i] for i in rng.permutation(len(edges))]
+
+    threshold = rng.integers(0, 12, size=n_lif)
+    decay = rng.choice([0, 4096, -1], size=n_lif)
+    decay = np.where(decay < 0, rng.integers(0, 4097, size=n_lif), decay)
+    bias = np.where(rng.random(n_lif) < 0.7, 0, rng.integers(-2, 4, size=n_lif))
+    reset_mode = rng.integers(0, 2, size=n_lif)
+    v_min = rng.integers(-40, 1, size=n_lif)
+    v_max = v_min + rng.integers(0, 80, size=n_lif)
+    lif = np.stack([threshold, decay, bias, reset_mode, v_min, v_max], axis=1)
+    v0 = rng.integers(v_min, v_max + 1)
+
+    core_of = np.repeat(np.arange(C), neurons_per_core)
+    n_rows = len({(s, int(core_of[t])) for s, t, _ in edges})
+    row_order = rng.permutation(n_rows) if rng.random() < 0.5 else None  # rows stored in a random order
+    build = dict(
+        width=W, height=H, core_router=core_router, io_router=io_router,
+        neurons_per_core=neurons_per_core, n_host=n_host, edges=edges,
+        timing=random_timing(rng, W, H, zero_latency), lif_params=lif, v0=v0,
+        n_accumulators=int(rng.choice([1, 1, 1, 2])), row_order=row_order,
+    )
+    model = build_model(**build)
+    model.meta.update(seed=seed, generator="nmsim.oracle.random_cases.random_case")
+
+    n_steps = int(rng.integers(1, max_steps + 1))
+    p_event = rng.uniform(0.1, 0.6)
+    values = rng.choice(np.r_[-3:0, 1:6], size=(n_steps, n_host))
+    host_payloads = np.where(rng.random((n_steps, n_host)) < p_event, values, 0).astype(np.int64)
+    return RandomCase(seed, model, n_steps, host_payloads, build)

@@ -1,0 +1,444 @@
+"""SimPy oracle of ``docs/engine-model.md``: an independent, slow, readable reference.
+
+It shares no timing code with the Numba engine (``nmsim.sim``); only the array
+layout (:mod:`nmsim.compile.compiled`) and the action list
+(:mod:`nmsim.describe.actions`) are common.  It is meant for tiny chips
+(<= 4x4 routers, <= 100 neurons, a few hundred packets per step).
+
+API
+---
+- :func:`oracle_step` -- timing and counters of one timestep, given which
+  neurons fired and which were active.
+- :func:`oracle_run` -- a whole run: the functional part (spec section 1,
+  plain Python integers) plus :func:`oracle_step` for every step.
+
+How the chip is modelled (one SimPy environment per timestep, 1 time unit = 1 cycle)
+-----------------------------------------------------------------------------------
+- one *neuron unit* process per core (host included) walks its neurons in
+  index order, spends each neuron's update cost and, at ``f_g``, creates one
+  *packet* process per route of every firing neuron;
+- a *packet* process walks its XY path: it joins the waiting list of a link,
+  waits for its grant at ``s``, hands back the slot of the buffer it leaves
+  (usable again from ``s + 1``), waits ``lat`` cycles and requests the next
+  link; after the ejection link it joins its core's synapse queue at ``a``;
+- one *arbiter* process per link wakes every cycle while packets wait and
+  grants at most one of them (smallest ``seq``) if the link is free and its
+  downstream router buffer (a ``simpy.Container`` of ``router_buffer_packets``
+  slots) has a free slot;
+- one *synapse unit* process per core serves its queue in ``(a, seq)`` order.
+
+Order of events inside one cycle (SimPy event priorities, smaller first):
+
+1. ``URGENT``/``NORMAL`` (0, 1): process starts, timeouts and grants -- packets
+   created and requests made in this cycle register with their link;
+2. :data:`PHASE_CREDIT`: buffer slots freed by departures of the previous cycle return;
+3. ``PHASE_ARB + rank(link)``: each link arbitrates, links in a topological
+   order of the XY channel-dependency graph (injection, east by x ascending,
+   west by x descending, north by y ascending, south by y descending,
+   ejection).  After each arbiter, the ``NORMAL`` events it caused run before
+   the next arbiter (SimPy orders by (time, priority, insertion)), so a packet
+   granted with ``lat == 0`` already waits on its next link in the same cycle;
+4. :data:`PHASE_SYN`: synapse units pick their next packet, once every arrival
+   of the cycle is known.
+
+Readings of the specification (where its text leaves room)
+------------------------------------------------------------
+R1. Zero latencies (``spike_send_cycles``, ``io_packet_cycles``,
+    ``hop_*_cycles + flits_per_packet - 1`` or ``local_delivery_cycles +
+    flits_per_packet - 1`` equal to 0): a packet granted on a link at ``s``
+    requests its next link at ``s`` and is a waiting packet of that link *in
+    the same cycle ``s``* ("request cycle <= s"); it may be granted there at
+    ``s`` and compete with the other waiting packets by ``seq``.  A packet can
+    thus cross several links in one cycle.  (Well defined because XY routing
+    has an acyclic channel-dependency graph; see the phase order above.)
+R2. Zero occupancy (``occ == 0``): the link is free again at once, but still
+    grants at most one packet per cycle.
+R3. Buffer occupancy at ``s`` counts every packet granted into the buffer at
+    a cycle ``<= s`` whose next-link grant ``s'`` satisfies ``s' >= s``; a
+    departure at ``s`` frees its slot for grants at ``s + 1`` only, also when
+    the packet entered at ``s`` itself.
+R4. Model-INPUT neurons are exactly the host's neurons (asserted): they cost
+    nothing (``f_g = 0``) and are never counted as updates; ``active`` is
+    ignored for them.
+R5. ``f_g`` of a neuron whose update cost is 0 equals the previous
+    neuron's finish (0 for the first neuron of a core); ties in ``f_g`` are
+    broken by core, neuron and route, as ``seq`` says.
+R6. ``packet_send`` / ``io_packet`` are counted when the packet is created;
+    ``flit_hop_*`` at each mesh-link grant; ``local_delivery`` at the ejection
+    grant; ``packet_receive``, ``synapse_read`` and ``synaptic_op`` when the
+    synapse unit starts the packet; ``barrier`` once per step even when idle.
+    (All packets are delivered within the step, so only the totals matter.)
+R7. ``payload`` of a neuron without an event is 0; ``fired`` of an input
+    neuron is ``payload != 0``.  The LIF payload is 1.
+R8. ``T`` also covers the neuron phase of cores that send nothing: every core's
+    ``E_c`` (sum of its idle/active update costs) enters ``max_c E_c``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+from simpy.core import NORMAL
+
+from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, PORT_E, PORT_N, PORT_S, PORT_W, T, CompiledModel
+from nmsim.describe.actions import A, N_ACTIONS
+
+#: Priority of the event that returns freed buffer slots (after all ``NORMAL`` work of a cycle).
+PHASE_CREDIT = NORMAL + 1
+#: Priority of the first link arbiter; link ``l`` arbitrates at ``PHASE_ARB + rank(l)``.
+PHASE_ARB = NORMAL + 2
+# The synapse units pick at ``PHASE_ARB + rank(ejection) + 1``, after every arbiter (``_Chip.phase_syn``).
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class PacketRecord:
+    """One packet of one step, as the oracle saw it (all times in cycles)."""
+
+    key: tuple[int, int, int, int]  #: ``(f_g, source core, g, k)``, the spec's ``seq``
+    neuron: int  #: source neuron ``g``
+    route: int  #: route index ``k``
+    src_core: int  #: source core (``n_cores`` = host)
+    dst_core: int
+    row: int  #: CSR row read at the destination
+    links: tuple[int, ...]  #: link ids of the XY path, injection first, ejection last
+    grants: list[int] = field(default_factory=list)  #: grant cycle on each link of ``links``
+    seq: int = -1  #: rank of ``key`` among the step's packets
+    arrival: int = -1  #: ``a`` = ejection grant + ejection latency
+    syn_start: int = -1
+    syn_end: int = -1
+    grant: simpy.Event | None = field(default=None, repr=False, compare=False)  #: pending grant (internal)
+
+
+@dataclass
+class OracleStep:
+    """Timing of one timestep."""
+
+    step_cycles: int  #: ``T + barrier_cycles``
+    counters: np.ndarray  #: int64[n_cores+1, N_ACTIONS]
+    link_busy: np.ndarray  #: int64[n_links], sum of ``occ`` over grants
+    packets: list[PacketRecord]  #: in ``seq`` order
+    neuron_end: np.ndarray  #: int64[n_cores+1], ``E_c``
+    synapse_free: np.ndarray  #: int64[n_cores+1], end of each core's last synapse job (0 if none)
+
+
+@dataclass
+class OracleResult:
+    """A whole run, shaped like ``nmsim.sim``'s ``SimResult`` (plus per-step records)."""
+
+    fired: np.ndarray  #: uint8[n_steps, N]
+    payload: np.ndarray  #: int64[n_steps, N]
+    counters: np.ndarray  #: int64[n_steps, n_cores+1, N_ACTIONS]
+    step_cycles: np.ndarray  #: int64[n_steps]
+    link_busy: np.ndarray  #: int64[n_steps, n_links]
+    final_state: np.ndarray  #: int64[N, 4]
+    steps: list[OracleStep]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def xy_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
+    """Link ids a packet from ``src_core`` (host = ``n_cores``) to ``dst_core`` crosses."""
+    W, R, C = model.width, model.n_routers, model.n_cores
+    x, y = int(model.core_router[src_core]) % W, int(model.core_router[src_core]) // W
+    xd, yd = int(model.core_router[dst_core]) % W, int(model.core_router[dst_core]) // W
+    links = [4 * R + src_core]  # injection
+    while x != xd:
+        port, step = (PORT_E, 1) if xd > x else (PORT_W, -1)
+        links.append(4 * (y * W + x) + port)
+        x += step
+    while y != yd:
+        port, step = (PORT_N, 1) if yd > y else (PORT_S, -1)
+        links.append(4 * (y * W + x) + port)
+        y += step
+    links.append(4 * R + (C + 1) + dst_core)  # ejection
+    return tuple(links)
+
+
+def _link_rank(model: CompiledModel, link: int) -> int:
+    """Position of ``link`` in a topological order of XY routing's channel dependencies."""
+    W, H, R, C = model.width, model.height, model.n_routers, model.n_cores
+    if link >= 4 * R + C + 1:  # ejection
+        return 1 + 2 * W + 2 * H
+    if link >= 4 * R:  # injection
+        return 0
+    r, port = divmod(link, 4)
+    x, y = r % W, r // W
+    if port == PORT_E:
+        return 1 + x
+    if port == PORT_W:
+        return 1 + W + (W - 1 - x)
+    if port == PORT_N:
+        return 1 + 2 * W + y
+    return 1 + 2 * W + H + (H - 1 - y)  # PORT_S
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+class _Phase(simpy.events.Event):
+    """An event that fires ``delay`` cycles from now with SimPy priority ``phase``."""
+
+    def __init__(self, env: simpy.Environment, delay: int, phase: int):
+        super().__init__(env)
+        self._ok, self._value = True, None
+        env.schedule(self, phase, delay)
+
+
+@dataclass
+class _Link:
+    id: int
+    occ: int
+    lat: int
+    phase: int  #: SimPy priority of its arbitration
+    buffer: simpy.Container | None  #: downstream router input buffer (None for ejection)
+    waiting: list = field(default_factory=list)  #: packets whose request cycle is <= now
+    free_at: int = 0  #: first cycle it may grant again
+    busy: int = 0  #: sum of occ over grants
+    last_try: int = -1  #: last cycle it arbitrated (guards the phase order)
+    wake: simpy.Event | None = None
+
+
+@dataclass
+class _SynapseUnit:
+    queue: list = field(default_factory=list)  #: arrived packets not yet started
+    free: int = 0
+    wake: simpy.Event | None = None
+
+
+def _wake(unit) -> None:
+    if unit.wake is not None and not unit.wake.triggered:
+        unit.wake.succeed()
+
+
+class _Chip:
+    """One timestep of one chip as SimPy processes (see the module docstring)."""
+
+    def __init__(self, model: CompiledModel, fired: np.ndarray, active: np.ndarray):
+        m, tm = model, model.timing
+        self.m, self.fired, self.active = m, fired, active
+        self.C = m.n_cores
+        self.env = simpy.Environment()
+        self.counters = np.zeros((self.C + 1, N_ACTIONS), dtype=np.int64)
+        self.packets: list[PacketRecord] = []
+        self.neuron_end = np.zeros(self.C + 1, dtype=np.int64)
+        self.B = int(tm[T["router_buffer_packets"]])
+        self.flits = int(tm[T["flits_per_packet"]])
+        self.phase_syn = PHASE_ARB + _link_rank(m, m.n_links - 1) + 1
+        self.links = [self._make_link(l) for l in range(m.n_links)]
+        self.syn = [_SynapseUnit() for _ in range(self.C + 1)]
+        for link in self.links:
+            self.env.process(self._arbiter(link))
+        for c in range(self.C + 1):
+            self.env.process(self._neuron_unit(c))
+            self.env.process(self._synapse_unit(c))
+
+    def _make_link(self, l: int) -> _Link:
+        m, tm = self.m, self.m.timing
+        R, C, F = m.n_routers, self.C, self.flits
+        phase = PHASE_ARB + _link_rank(m, l)
+        if l < 4 * R:
+            hop = tm[T["hop_east_west_cycles"]] if l % 4 in (PORT_E, PORT_W) else tm[T["hop_north_south_cycles"]]
+            occ, lat = F, int(hop) + F - 1
+        elif l < 4 * R + C:
+            occ = lat = int(tm[T["spike_send_cycles"]])
+        elif l == 4 * R + C:
+            occ = lat = int(tm[T["io_packet_cycles"]])
+        else:
+            occ, lat = F, int(tm[T["local_delivery_cycles"]]) + F - 1
+        buffer = simpy.Container(self.env, capacity=self.B) if l < 4 * R + C + 1 else None
+        return _Link(l, occ, lat, phase, buffer)
+
+    # -- processes
+
+    def _neuron_unit(self, core: int):
+        """Update the core's neurons in index order; emit packets at each firing neuron's ``f_g``."""
+        m, env, cnt = self.m, self.env, self.counters[core]
+        tm = m.timing
+        for g in range(int(m.core_neuron_ptr[core]), int(m.core_neuron_ptr[core + 1])):
+            if m.neuron_model[g] != MODEL_INPUT:
+                is_active = bool(self.active[g])
+                cnt[A["neuron_update_active" if is_active else "neuron_update_idle"]] += 1
+                cost = int(tm[T["neuron_update_active_cycles" if is_active else "neuron_update_idle_cycles"]])
+                if cost:
+                    yield env.timeout(cost)
+            if not self.fired[g]:
+                continue
+            cnt[A["spike"]] += 1
+            for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
+                dst = int(m.route_core[k])
+                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
+                self.packets.append(p)
+                cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
+                env.process(self._packet(p))
+        self.neuron_end[core] = env.now
+
+    def _packet(self, p: PacketRecord):
+        """Request each link of the path in turn; join the destination's synapse queue at arrival."""
+        env, src_cnt = self.env, self.counters[p.src_core]
+        left: _Link | None = None  # the link whose downstream buffer holds the packet
+        for l in p.links:
+            link = self.links[l]
+            p.grant = env.event()
+            link.waiting.append(p)
+            _wake(link)
+            s = yield p.grant
+            p.grants.append(s)
+            if left is not None:  # leave the previous buffer; the slot is usable from s + 1
+                slot_back = _Phase(env, 1, PHASE_CREDIT)
+                slot_back.callbacks.append(lambda _ev, buf=left.buffer: buf.get(1))
+            left = link
+            if l < 4 * self.m.n_routers:
+                col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
+                src_cnt[A[col]] += self.flits
+            yield env.timeout(link.lat)
+        p.grant = None
+        self.counters[p.dst_core, A["local_delivery"]] += 1
+        p.arrival = env.now
+        unit = self.syn[p.dst_core]
+        unit.queue.append(p)
+        _wake(unit)
+
+    def _arbiter(self, link: _Link):
+        """Each cycle while packets wait: grant the smallest ``seq`` if the link and a slot are free."""
+        env = self.env
+        while True:
+            if not link.waiting:
+                link.wake = env.event()
+                yield link.wake
+                yield _Phase(env, 0, link.phase)  # this link's turn in the current cycle
+            s = env.now
+            assert s > link.last_try, f"link {link.id} arbitrates twice in cycle {s}"
+            link.last_try = s
+            buffer_ok = link.buffer is None or link.buffer.level < link.buffer.capacity
+            if s >= link.free_at and buffer_ok:
+                p = min(link.waiting, key=lambda q: q.key)
+                link.waiting.remove(p)
+                link.free_at = s + link.occ
+                link.busy += link.occ
+                if link.buffer is not None:
+                    link.buffer.put(1)  # reserve the slot now (never blocks: checked above)
+                p.grant.succeed(s)
+            if link.waiting:
+                yield _Phase(env, 1, link.phase)  # try again next cycle
+
+    def _synapse_unit(self, core: int):
+        """Serve arrived packets one at a time in ``(a, seq)`` order."""
+        m, env, unit, cnt = self.m, self.env, self.syn[core], self.counters[core]
+        tm = m.timing
+        while True:
+            if not unit.queue:
+                unit.wake = env.event()
+                yield unit.wake
+            yield _Phase(env, 0, self.phase_syn)  # every arrival of this cycle is queued now
+            p = min(unit.queue, key=lambda q: (q.arrival, q.key))
+            unit.queue.remove(p)
+            n_reads = int(m.row_n_reads[p.row])
+            cnt[A["packet_receive"]] += 1
+            cnt[A["synapse_read"]] += n_reads
+            cnt[A["synaptic_op"]] += int(m.row_ptr[p.row + 1] - m.row_ptr[p.row])
+            p.syn_start = env.now
+            cost = int(tm[T["packet_receive_cycles"]]) + n_reads * int(tm[T["synapse_read_cycles"]])
+            yield env.timeout(cost)
+            p.syn_end = unit.free = env.now
+
+    # -- driver
+
+    def run(self) -> OracleStep:
+        self.env.run()
+        assert all(p.syn_end >= 0 for p in self.packets), "a packet was never delivered"
+        self.packets.sort(key=lambda p: p.key)
+        for rank, p in enumerate(self.packets):
+            p.seq = rank
+        syn_free = np.array([u.free for u in self.syn], dtype=np.int64)
+        self.counters[self.C, A["barrier"]] += 1
+        t_end = max(int(self.neuron_end.max()), int(syn_free.max()))
+        return OracleStep(
+            step_cycles=t_end + int(self.m.timing[T["barrier_cycles"]]),
+            counters=self.counters,
+            link_busy=np.array([link.busy for link in self.links], dtype=np.int64),
+            packets=self.packets,
+            neuron_end=self.neuron_end,
+            synapse_free=syn_free,
+        )
+
+
+def _check_host_is_input(model: CompiledModel) -> None:
+    host0 = int(model.core_neuron_ptr[model.n_cores])
+    is_input = model.neuron_model == MODEL_INPUT
+    assert not is_input[:host0].any() and is_input[host0:].all(), "oracle expects input neurons exactly on the host"
+    assert ((model.neuron_model == MODEL_INPUT) | (model.neuron_model == MODEL_LIF)).all(), "unknown neuron model"
+
+
+def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray) -> OracleStep:
+    """Timing and counters of one timestep in which the neurons ``fired`` fire.
+
+    ``fired``, ``active``: bool[N]; ``active`` decides each non-input neuron's
+    update cost; entries of host (input) neurons in ``active`` are ignored.
+    """
+    model.check()
+    _check_host_is_input(model)
+    N = model.n_neurons
+    fired, active = np.asarray(fired, dtype=bool), np.asarray(active, dtype=bool)
+    assert fired.shape == (N,) and active.shape == (N,), f"fired/active must have shape ({N},)"
+    return _Chip(model, fired, active).run()
+
+
+# --------------------------------------------------------------------------- functional part
+
+
+def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray) -> OracleResult:
+    """Run ``n_steps`` timesteps: spec section 1 in plain Python integers, timing by :func:`oracle_step`.
+
+    ``host_payloads`` int64[n_steps, n_host]: payload of each host neuron
+    (``core_neuron_ptr[n_cores] .. N-1``, in order) per step; 0 = no event.
+    """
+    model.check()
+    _check_host_is_input(model)
+    N, C = model.n_neurons, model.n_cores
+    host0 = int(model.core_neuron_ptr[C])
+    host_payloads = np.asarray(host_payloads, dtype=np.int64).reshape(n_steps, N - host0)
+    state = [[int(v) for v in row] for row in model.neuron_state]
+    acc = [[0] * model.n_accumulators for _ in range(N)]  # filled during the previous step
+    fired_out = np.zeros((n_steps, N), dtype=np.uint8)
+    payload_out = np.zeros((n_steps, N), dtype=np.int64)
+    steps = []
+    for t in range(n_steps):
+        fired, active, payload = [False] * N, [False] * N, [0] * N
+        for g in range(N):
+            if g >= host0:  # input neuron: the host gives the event
+                payload[g] = int(host_payloads[t, g - host0])
+                fired[g] = payload[g] != 0
+                continue
+            threshold, decay, bias, reset_mode, v_min, v_max = (int(x) for x in model.neuron_param[g, :6])
+            u, v = acc[g][0], state[g][0]
+            v1 = v - ((v * decay) >> 12) + bias + u
+            v1 = min(max(v1, v_min), v_max)
+            fired[g] = v1 > threshold
+            state[g][0] = ((v1 - threshold) if reset_mode == 0 else 0) if fired[g] else v1
+            payload[g] = 1 if fired[g] else 0
+            active[g] = u != 0 or v != 0 or bias != 0
+        acc = [[0] * model.n_accumulators for _ in range(N)]
+        for g in range(N):
+            if not fired[g]:
+                continue
+            for k in range(int(model.route_ptr[g]), int(model.route_ptr[g + 1])):
+                row = int(model.route_row[k])
+                for j in range(int(model.row_ptr[row]), int(model.row_ptr[row + 1])):
+                    acc[int(model.syn_target[j])][int(model.syn_acc[j])] += int(model.syn_weight[j]) * payload[g]
+        fired_out[t], payload_out[t] = fired, payload
+        steps.append(oracle_step(model, np.array(fired), np.array(active)))
+    return OracleResult(
+        fired=fired_out,
+        payload=payload_out,
+        counters=np.array([s.counters for s in steps], dtype=np.int64).reshape(n_steps, C + 1, N_ACTIONS),
+        step_cycles=np.array([s.step_cycles for s in steps], dtype=np.int64),
+        link_busy=np.array([s.link_busy for s in steps], dtype=np.int64).reshape(n_steps, model.n_links),
+        final_state=np.array(state, dtype=np.int64).reshape(N, 4),
+        steps=steps,
+    )

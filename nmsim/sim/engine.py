@@ -1,0 +1,300 @@
+"""The engine: drives the functional and timing kernels step by step.
+
+:class:`Engine` holds the neuron state, the double-buffered accumulators and
+every workspace array (allocated once, reused across steps; the packet
+arrays grow geometrically when a step has more packets than ever before).
+:func:`simulate` runs ``n_steps`` steps and collects a :class:`SimResult`.
+A later token-by-token replay drives ``Engine.step`` directly.
+
+Semantics: ``docs/engine-model.md``; kernels: :mod:`nmsim.sim.functional`
+(what is computed) and :mod:`nmsim.sim.timing` (what it costs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from nmsim.compile.compiled import MODEL_INPUT, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
+from nmsim.describe.actions import N_ACTIONS
+from nmsim.sim import functional as fn
+from nmsim.sim import timing as tm
+from nmsim.sim.result import PacketTrace, SimResult, StepResult
+
+#: What :func:`simulate` can record besides counters and step cycles (always recorded).
+RECORDABLE = ("fired", "payload", "link_busy", "trace")
+DEFAULT_RECORD = ("fired", "payload", "link_busy")
+
+
+def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
+    """Per-link constants of spec §2.3 and XY routing tables (all int64 unless noted).
+
+    ``link_occ``/``link_lat``/``link_step`` (``max(occ, 1)``: cycles until the link may grant again),
+    ``link_down`` (router at the downstream end; -1 for ejection links and mesh ports off the edge),
+    ``link_rank`` / ``rank_link`` (topological order, see :mod:`nmsim.sim.timing`),
+    ``next_link [R, R]`` (mesh link out of router ``r`` towards ``rd``; -1 if ``r == rd``),
+    ``hops_x / hops_y [R, R]`` (east-west / north-south hops from ``rs`` to ``rd``).
+    """
+    Wd, H, C, R = model.width, model.height, model.n_cores, model.n_routers
+    tim = model.timing
+    flits = int(tim[T["flits_per_packet"]])
+    NL = model.n_links
+    occ = np.zeros(NL, np.int64)
+    lat = np.zeros(NL, np.int64)
+    down = np.full(NL, -1, np.int64)
+    key = np.zeros((NL, 3), np.int64)  # (class, primary, secondary) -> topological rank
+    hew, hns = int(tim[T["hop_east_west_cycles"]]), int(tim[T["hop_north_south_cycles"]])
+    ports = {PORT_E: (1, 0, hew), PORT_W: (-1, 0, hew), PORT_N: (0, 1, hns), PORT_S: (0, -1, hns)}
+    for r in range(R):
+        x, y = r % Wd, r // Wd
+        for p, (dx, dy, hop) in ports.items():
+            L = 4 * r + p
+            occ[L], lat[L] = flits, hop + flits - 1
+            if 0 <= x + dx < Wd and 0 <= y + dy < H:
+                down[L] = (y + dy) * Wd + (x + dx)
+            key[L] = {PORT_E: (1, x, y), PORT_W: (2, -x, y), PORT_N: (3, y, x), PORT_S: (4, -y, x)}[p]
+    for c in range(C + 1):
+        L = 4 * R + c
+        occ[L] = lat[L] = int(tim[T["spike_send_cycles"] if c < C else T["io_packet_cycles"]])
+        down[L] = model.core_router[c]
+        key[L] = (0, c, 0)
+        E = 4 * R + C + 1 + c
+        occ[E], lat[E] = flits, int(tim[T["local_delivery_cycles"]]) + flits - 1
+        key[E] = (5, c, 0)
+    rank_link = np.lexsort((key[:, 2], key[:, 1], key[:, 0])).astype(np.int64)
+    link_rank = np.empty(NL, np.int64)
+    link_rank[rank_link] = np.arange(NL)
+    xs, ys = np.arange(R) % Wd, np.arange(R) // Wd
+    hops_x = np.abs(xs[:, None] - xs[None, :]).astype(np.int64)
+    hops_y = np.abs(ys[:, None] - ys[None, :]).astype(np.int64)
+    port = np.where(xs[None, :] > xs[:, None], PORT_E, np.where(xs[None, :] < xs[:, None], PORT_W,
+                    np.where(ys[None, :] > ys[:, None], PORT_N, PORT_S)))
+    next_link = np.where(np.arange(R)[:, None] == np.arange(R)[None, :], -1, 4 * np.arange(R)[:, None] + port)
+    link_tab = np.zeros((NL, 8), np.int64)
+    link_tab[:, tm.LT_OCC], link_tab[:, tm.LT_LAT], link_tab[:, tm.LT_STEP] = occ, lat, np.maximum(occ, 1)
+    link_tab[:, tm.LT_DOWN], link_tab[:, tm.LT_RANK] = down, link_rank
+    return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
+                link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
+                hops_x=hops_x, hops_y=hops_y)
+
+
+class Engine:
+    """Step-wise simulator of one :class:`CompiledModel`.
+
+    >>> eng = Engine(model)            # doctest: +SKIP
+    >>> r = eng.step(host_payload)     # int64[n_host] events of the host neurons (0 = none)
+    >>> eng.reset()                    # back to the model's initial state, step 0
+
+    ``trace=True`` records a :class:`PacketTrace` in every :class:`StepResult`.
+    """
+
+    def __init__(self, model: CompiledModel, *, trace: bool = False):
+        model.check()
+        C, N = model.n_cores, model.n_neurons
+        self.model, self.trace = model, bool(trace)
+        self.host_start = int(model.core_neuron_ptr[C])
+        self.n_host = N - self.host_start
+        on_host = np.arange(N) >= self.host_start
+        if (on_host != (model.neuron_model == MODEL_INPUT)).any():
+            bad = int(np.flatnonzero(on_host != (model.neuron_model == MODEL_INPUT))[0])
+            raise ValueError(f"neuron {bad}: model {int(model.neuron_model[bad])}; input neurons (model "
+                             f"{MODEL_INPUT}) must be exactly the host's neurons {self.host_start}..{N - 1}")
+        unknown = set(np.unique(model.neuron_model).tolist()) - set(fn.SUPPORTED_MODELS)
+        if unknown:
+            raise ValueError(f"neuron model id(s) {sorted(unknown)} not supported; choices: {fn.SUPPORTED_MODELS}")
+        if C >= 2**16 or model.n_links >= 2**16 - 1:
+            raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits")
+        self.neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int32)
+        self.lt = link_tables(model)
+        NL = model.n_links
+        depth = int(model.timing[T["router_buffer_packets"]])
+        cores_per_router = np.bincount(model.core_router, minlength=model.n_routers).max()
+        # work arrays, reused by every step
+        self._fired_list = np.zeros(N, np.int64)
+        self._nout = np.zeros(2, np.int64)
+        self._active = np.zeros(N, np.uint8)
+        self._finish = np.zeros(N, np.int64)
+        self._core_end = np.zeros(C + 1, np.int64)
+        self._syn_free = np.zeros(C + 1, np.int64)
+        self._err = np.zeros(1, np.int64)
+        self._inj_ptr = np.zeros(C + 2, np.int64)
+        self._inj_head = np.zeros(C + 1, np.int64)
+        self._far = np.zeros(C + 1, np.int64)
+        self._ws_link = np.zeros((NL, 8), np.int64)
+        self._dbits = np.zeros((NL + 63) // 64, np.uint64)
+        self._dnext = np.zeros((NL + 63) // 64, np.uint64)
+        self._wq = np.zeros(NL * depth * (4 + int(cores_per_router) + 1), np.int64)
+        self._bucket = np.full(tm.wheel_size(self.lt["link_lat"], self.lt["link_step"]), -1, np.int64)
+        self._alloc_pool((depth + 4) * NL + 64)
+        self._alloc_packets(int(min(model.route_ptr[-1], 1 << 16)))
+        self.reset()
+
+    # ------------------------------------------------------------ workspace
+    def _alloc_pool(self, n: int) -> None:
+        self._ev = [np.zeros(n, np.int64) for _ in range(3)]
+
+    def _alloc_packets(self, n: int) -> None:
+        n = max(n, 1)
+        self._pk_cap = n
+        self._inj_list = np.zeros(n, np.int64)
+        nt = n if self.trace else 1
+        self._pk_src, self._pk_route = np.zeros(nt, np.int64), np.zeros(nt, np.int64)
+        self._pk = np.zeros((n, 3), np.int64)
+        self._hop = np.zeros(n if self.trace else 1, np.int64)
+        self._tr_ptr = np.zeros(n + 1 if self.trace else 1, np.int64)
+
+    def reset(self) -> None:
+        """Back to the model's initial neuron state, empty accumulators, step 0."""
+        m = self.model
+        self.state = m.neuron_state.copy()
+        self.acc = np.zeros((2, m.n_neurons, m.n_accumulators), np.int64)
+        self.t = 0
+
+    # ----------------------------------------------------------------- step
+    def step(self, host_payload: np.ndarray | None = None) -> StepResult:
+        """Advance one timestep.  ``host_payload int64[n_host]`` (host neurons in index order; 0 = no event)."""
+        m = self.model
+        fired = np.zeros(m.n_neurons, np.uint8)
+        payload = np.zeros(m.n_neurons, np.int64)
+        counters = np.zeros((m.n_cores + 1, N_ACTIONS), np.int64)
+        link_busy = np.zeros(m.n_links, np.int64)
+        cycles, trace = self.step_into(fired, payload, counters, link_busy, host_payload)
+        return StepResult(fired, payload, counters, cycles, link_busy, trace)
+
+    def step_into(self, out_fired, out_payload, out_counters, out_link_busy, host_payload=None):
+        """Like :meth:`step`, writing into caller arrays (``out_counters`` must be zero); returns ``(step_cycles, trace)``."""
+        m, lt = self.model, self.lt
+        hp = np.zeros(self.n_host, np.int64) if host_payload is None else np.ascontiguousarray(host_payload, np.int64)
+        if hp.shape != (self.n_host,):
+            raise ValueError(f"host_payload shape {hp.shape}, want ({self.n_host},)")
+        fn.update_neurons(out_fired, out_payload, self._active, self.state, self.acc[self.t % 2],
+                          m.neuron_param, m.neuron_model, hp, self.host_start)
+        fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
+        n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
+        fn.accumulate(self.acc[(self.t + 1) % 2], self._fired_list, n_fired, out_payload, m.route_ptr, m.route_row,
+                      m.row_ptr, m.syn_target, m.syn_acc, m.syn_weight)
+        tm.neuron_phase(self._finish, self._core_end, out_counters, out_fired, self._active, m.core_neuron_ptr, m.timing)
+        if n_pk >= 2**31:
+            raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
+        if n_pk > self._pk_cap:
+            self._alloc_packets(max(n_pk, 2 * self._pk_cap))
+        tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
+                         self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                         m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
+                         lt["hops_y"], m.timing, self.trace)
+        tr = self._trace_arrays(n_pk)
+        while True:
+            tm.run_events(out_link_busy, self._syn_free, self._err, *tr, self.trace,
+                          self._pk, n_pk, self._inj_ptr, self._inj_list, m.core_router, m.timing,
+                          lt["link_tab"], lt["rank_link"], lt["next_link"], m.n_routers,
+                          self._ws_link, self._dbits, self._dnext, self._wq,
+                          self._bucket, *self._ev, self._far, self._inj_head, self._hop)
+            if self._err[0] == 0:
+                break
+            # workspace too small (not expected with the sizes of __init__): grow it and rerun this step's timing
+            if max(self._ev[0].shape[0], self._wq.shape[0]) > 1 << 28:
+                raise RuntimeError(f"run_events error {int(self._err[0])}: workspace keeps growing (a bug)")
+            if self._err[0] == tm.ERR_EVENT_POOL:
+                self._alloc_pool(2 * self._ev[0].shape[0])
+            else:
+                self._wq = np.zeros(2 * self._wq.shape[0], np.int64)
+        C = m.n_cores
+        end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free[:C].max(initial=0)))
+        cycles = end + int(m.timing[T["barrier_cycles"]])
+        trace = self._make_trace(n_pk, tr) if self.trace else None
+        self.t += 1
+        return cycles, trace
+
+    def _trace_arrays(self, n_pk: int) -> tuple:
+        if not self.trace:
+            z = np.zeros(0, np.int64)
+            return (z, np.zeros(0, np.int32), self._tr_ptr, z, z, z)
+        n_links = int(self._tr_ptr[n_pk])
+        return (np.zeros(n_links, np.int64), np.zeros(n_links, np.int32), self._tr_ptr,
+                np.zeros(n_pk, np.int64), np.zeros(n_pk, np.int64), np.zeros(n_pk, np.int64))
+
+    def _make_trace(self, n_pk: int, tr: tuple) -> PacketTrace:
+        grant, link, ptr, arrival, s0, s1 = tr
+        src = self._pk_src[:n_pk].copy()
+        return PacketTrace(step=np.full(n_pk, self.t, np.int64), seq=np.arange(n_pk, dtype=np.int64), src_neuron=src,
+                           route=self._pk_route[:n_pk].copy(), src_core=self.neuron_core[src],
+                           dst_core=self._pk[:n_pk, tm.PK_DST].astype(np.int32), link_ptr=ptr[:n_pk + 1].copy(),
+                           link=link, grant=grant,
+                           arrival=arrival, syn_start=s0, syn_end=s1)
+
+
+def host_inputs(model: CompiledModel, n_steps: int, inputs) -> np.ndarray:
+    """``int64[n_steps, n_host]`` host payloads from ``inputs``.
+
+    ``inputs``: ``None`` (no events); an array ``(n_steps, n_host)`` (host neurons in index order); or a
+    mapping ``population -> int64[n_steps, n]`` where a population is its index (``neuron_pop``) or its
+    name (resolved through ``model.meta["pop_names"]``, a list indexed by population), and column ``j``
+    feeds the host neuron with ``neuron_local == j``.  Host neurons of populations not given get no events.
+    """
+    C = model.n_cores
+    h0 = int(model.core_neuron_ptr[C])
+    n_host = model.n_neurons - h0
+    out = np.zeros((n_steps, n_host), np.int64)
+    if inputs is None:
+        return out
+    if not isinstance(inputs, Mapping):
+        arr = np.asarray(inputs)
+        if arr.shape != (n_steps, n_host):
+            raise ValueError(f"inputs shape {arr.shape}, want (n_steps, n_host) = ({n_steps}, {n_host})")
+        out[:] = arr
+        return out
+    names = list(model.meta.get("pop_names", []))
+    pops, local = model.neuron_pop[h0:], model.neuron_local[h0:]
+    for key, arr in inputs.items():
+        if isinstance(key, str):
+            if key not in names:
+                raise ValueError(f"input population {key!r} unknown; choices: {names}")
+            p = names.index(key)
+        else:
+            p = int(key)
+        cols = np.flatnonzero(pops == p)
+        if cols.size == 0:
+            raise ValueError(f"input population {key!r} has no host-owned (input) neurons")
+        arr = np.asarray(arr)
+        n = int(local[cols].max()) + 1
+        if arr.shape != (n_steps, n):
+            raise ValueError(f"inputs[{key!r}] shape {arr.shape}, want ({n_steps}, {n})")
+        out[:, cols] = arr[:, local[cols]]
+    return out
+
+
+def simulate(model: CompiledModel, n_steps: int, inputs=None, record: Iterable[str] = DEFAULT_RECORD) -> SimResult:
+    """Run ``n_steps`` timesteps from the model's initial state (spec §4).
+
+    ``inputs``: see :func:`host_inputs`.  ``record``: subset of :data:`RECORDABLE`
+    (counters and step cycles are always recorded; ``"trace"`` adds a :class:`PacketTrace`).
+    """
+    record = set(record)
+    if bad := record - set(RECORDABLE):
+        raise ValueError(f"record={sorted(bad)}: unknown; choices: {RECORDABLE}")
+    if n_steps < 0:
+        raise ValueError(f"n_steps={n_steps} must be >= 0")
+    host = host_inputs(model, n_steps, inputs)
+    eng = Engine(model, trace="trace" in record)
+    N, C, NL = model.n_neurons, model.n_cores, model.n_links
+    fired = np.zeros((n_steps, N), np.uint8)
+    payload = np.zeros((n_steps, N), np.int64) if "payload" in record else np.zeros((1, N), np.int64)
+    counters = np.zeros((n_steps, C + 1, N_ACTIONS), np.int64)
+    step_cycles = np.zeros(n_steps, np.int64)
+    link_busy = np.zeros((n_steps, NL), np.int64) if "link_busy" in record else np.zeros((1, NL), np.int64)
+    traces = []
+    for s in range(n_steps):
+        ps, ls = (s if "payload" in record else 0), (s if "link_busy" in record else 0)
+        step_cycles[s], tr = eng.step_into(fired[s], payload[ps], counters[s], link_busy[ls], host[s])
+        if tr is not None:
+            traces.append(tr)
+    return SimResult(
+        fired=fired if "fired" in record else None,
+        payload=payload if "payload" in record else None,
+        counters=counters,
+        step_cycles=step_cycles,
+        link_busy=link_busy if "link_busy" in record else None,
+        final_state=eng.state.copy(),
+        trace=PacketTrace.concat(traces) if "trace" in record else None,
+    )
