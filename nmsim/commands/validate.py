@@ -1,0 +1,89 @@
+"""``nmsim validate``: the validation studies and SANA-FE file import.
+
+    nmsim validate [--quick] [--oracle-cases N] --out DIR
+        run every study (engine vs SimPy oracle, published per-operation figures,
+        SANA-FE side by side when the optional package is installed) and write
+        DIR/report.md with CSV tables and PNG plots
+    nmsim validate --sanafe ARCH.yaml [SNN.yaml] [--steps N]
+        import SANA-FE files into nmsim and print what they became; with an SNN
+        file and ``sanafe`` installed, also run both simulators and print the
+        side-by-side counts.  An unsupported feature prints one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {v}")
+    return v
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="validation studies (oracle, published figures, SANA-FE)",
+                              description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, help="directory for report.md, CSV tables and plots")
+    p.add_argument("--quick", action="store_true", help="fewer oracle cases, no large SANA-FE network (CI)")
+    p.add_argument("--oracle-cases", type=_positive_int, default=None,
+                   help="random engine/oracle cases (default 500, quick 40)")
+    p.add_argument("--sanafe", nargs="+", metavar="YAML", help="import SANA-FE ARCH.yaml [SNN.yaml] instead")
+    p.add_argument("--steps", type=_positive_int, default=None, help="timesteps for --sanafe (default: input length)")
+    p.set_defaults(func=func)
+
+
+def _import(args) -> int:
+    from nmsim.commands.chips import format_chip
+    from nmsim.validate import sanafe_compare
+    from nmsim.validate.sanafe_import import import_arch, import_snn
+
+    files = args.sanafe
+    if len(files) > 2:
+        print("nmsim: error: --sanafe takes ARCH.yaml and optionally SNN.yaml", file=sys.stderr)
+        return 2
+    if len(files) == 1:
+        print(format_chip(import_arch(files[0])))
+        return 0
+    snet = import_snn(files[1], files[0])
+    print(format_chip(snet.chip))
+    print(snet.network)
+    for n in snet.notes.lines:
+        print(f"note: {n}")
+    if not sanafe_compare.sanafe_available():
+        print(sanafe_compare.SKIP_MESSAGE)
+        return 0
+    c = sanafe_compare.compare(Path(files[1]).stem, "", Path(files[0]), Path(files[1]), args.steps)
+    for what, a, b in (("neurons fired", c.nm.fired.sum(), c.sf.fired.sum()),
+                       ("packets", c.nm.packets.sum(), c.sf.packets.sum()), ("hops", c.nm.hops.sum(), c.sf.hops.sum()),
+                       ("synaptic events", c.nm.synaptic_events, c.sf.synaptic_events),
+                       ("energy (nJ)", f"{c.nm.energy['total'] * 1e9:.6g}", f"{c.sf.energy['total'] * 1e9:.6g}"),
+                       ("simulated time (ns)", f"{c.nm.step_time.sum() * 1e9:.6g}", f"{c.sf.step_time.sum() * 1e9:.6g}")):
+        print(f"{what:<22} nmsim {a!s:>14}   SANA-FE {b!s:>14}")
+    print(f"spike trains {'identical' if c.spikes_identical else 'DIFFER'}; energy diff {c.energy_rel() * 100:+.3f}%")
+    return 0 if c.ok else 1
+
+
+def func(args: argparse.Namespace) -> int:
+    if args.sanafe:
+        return _import(args)
+    if args.out is None:
+        print("nmsim: error: validate needs --out DIR (or --sanafe ARCH [SNN])", file=sys.stderr)
+        return 2
+    from nmsim.validate.report import run_validation
+
+    summary = run_validation(args.out, quick=args.quick, oracle_cases=args.oracle_cases,
+                             log=lambda m: print(m, file=sys.stderr))
+    o, m = summary["oracle"], summary["microbench"]
+    sf = summary["sanafe"]
+    print(f"oracle: {o['identical']}/{o['cases']} identical; micro-benchmarks: {m['agree']}/{m['rows']} agree; "
+          f"SANA-FE: {sf.get('skipped') or str(sf['ok']) + '/' + str(sf['networks']) + ' networks agree'}")
+    print(f"report: {args.out / 'report.md'}")
+    ok = o["identical"] == o["cases"] and m["agree"] == m["rows"] and ("skipped" in sf or sf["ok"] == sf["networks"])
+    return 0 if ok else 1

@@ -1,0 +1,181 @@
+"""SANA-FE YAML import: hand-checked nmsim values, and unsupported features refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("yaml")
+
+from nmsim.cli import main  # noqa: E402
+from nmsim.errors import ChipConfigError, NetworkError, NmsimError  # noqa: E402
+from nmsim.validate import report  # noqa: E402
+from nmsim.validate.sanafe_compare import examples_dir  # noqa: E402
+from nmsim.validate.sanafe_import import expand_name, import_arch, import_snn, parse_arch  # noqa: E402
+
+ARCH = examples_dir() / "mesh_arch.yaml"
+SNN = examples_dir() / "small_snn.yaml"
+
+
+def test_name_ranges():
+    assert expand_name("mesh_tile[0..2]") == ["mesh_tile[0]", "mesh_tile[1]", "mesh_tile[2]"]
+    assert expand_name("plain") == ["plain"]
+    assert expand_name("x[5..5]") == ["x[5]"]
+
+
+def test_hierarchy_and_ranges():
+    a = parse_arch(ARCH)
+    assert (a.width, a.height, a.cores_per_tile, a.link_buffer_size, a.max_neurons) == (3, 2, 2, 8, 256)
+    # soma units: one LIF + a replicated input range mesh_input[0..63]
+    names = [u.name for u in a.units["soma"]]
+    assert names[0] == "mesh_lif" and len(names) == 65 and names[-1] == "mesh_input[63]"
+    # SANA-FE numbers tiles column by column
+    assert a.tile_xy(0) == (0, 0) and a.tile_xy(1) == (0, 1) and a.tile_xy(2) == (1, 0) and a.tile_xy(5) == (2, 1)
+    assert a.nmsim_core(3, 1) == (1 * 3 + 1) * 2 + 1
+
+
+def test_arch_values_hand_checked():
+    c = import_arch(ARCH)
+    assert (c.mesh.width, c.mesh.height, c.mesh.cores_per_router, c.n_cores) == (3, 2, 2, 12)
+    assert c.clock.frequency_hz == 10e9 and c.flits_per_packet == 1 and c.noc.router_buffer_packets == 8
+    pj = dict(c.energy.pj)
+    assert pj == pytest.approx({
+        "neuron_update_active": 81.0,  # access 52 + update 29
+        "neuron_update_idle": 52.0,  # access only
+        "spike": 10.0, "packet_send": 111.0, "io_packet": 111.0, "packet_receive": 2.0,
+        "synapse_read": 0.0, "synaptic_op": 23.6, "flit_hop_east_west": 3.0, "flit_hop_north_south": 4.0,
+        "local_delivery": 0.0, "barrier": 0.0})
+    t = c.timing_cycles()
+    assert {k: t[k] for k in ("neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles",
+                              "hop_east_west_cycles", "hop_north_south_cycles", "local_delivery_cycles",
+                              "packet_receive_cycles", "synapse_read_cycles", "synapses_per_read")} == {
+        "neuron_update_active_cycles": 84, "neuron_update_idle_cycles": 53, "spike_send_cycles": 51,
+        "hop_east_west_cycles": 41, "hop_north_south_cycles": 65, "local_delivery_cycles": 0,
+        "packet_receive_cycles": 160, "synapse_read_cycles": 35, "synapses_per_read": 1}
+    # barrier table {1: 0.2 us, 2: 0.3 us, 4: 0.4 us}: entry of the largest key <= tiles in use
+    assert c.barrier_cycles == 4000  # all 6 tiles
+    assert import_arch(ARCH, tiles_in_use=1).barrier_cycles == 2000
+    assert import_arch(ARCH, tiles_in_use=3).barrier_cycles == 3000
+
+
+def test_clock_rounding_is_recorded():
+    from nmsim.validate.sanafe_import import ImportNotes
+
+    notes = ImportNotes()
+    c = import_arch(ARCH, clock_hz=1e9, notes=notes)
+    assert c.timing.neuron_update_idle_cycles == 5  # 5.3 ns at 1 GHz
+    assert any("5.3 ns is 5.3 cycles" in n and "rounded to 5" in n for n in notes.lines)
+
+
+def test_network_values_hand_checked():
+    s = import_snn(SNN, ARCH)
+    net = s.network
+    assert [(p.name, p.model, p.n) for p in net.populations.values()] == [
+        ("stim", "input", 2), ("hid", "lif", 6), ("out", "lif", 3)]
+    hid, out = net.populations["hid"].params, net.populations["out"].params
+    assert hid["threshold"].tolist() == [1, 1, 1, 1, 2, 1]
+    assert hid["reset_mode"].tolist() == [1, 1, 1, 1, 0, 1]  # hard -> zero (1), soft -> subtract (0)
+    assert hid["decay"].tolist() == [0, 0, 0, 0, 0, 4096]  # leak_decay 1 -> 0, leak_decay 0 -> 4096
+    assert out["bias"].tolist() == [0, 0, 1] and out["threshold"].tolist() == [2, 2, 5]
+    assert s.core_of["hid"].tolist() == [1, 1, 2, 9, 10, 5]
+    assert s.core_of["out"].tolist() == [6, 0, 3]
+    assert s.inputs["stim"][:, 0].tolist() == [1, 0, 1, 1, 0, 0, 1, 0]
+    assert s.inputs["stim"][:, 1].tolist() == [0, 1, 1, 0, 0, 1, 0, 0]
+    assert net.nnz == 17
+    w = {(q.src, q.dst): q.weights.toarray() for q in net.projections}
+    assert w[("hid", "out")][5].tolist() == [-1, 3, 1] and w[("stim", "hid")][0].tolist() == [2, 0, 1, 0, 0, 0]
+    assert s.tiles_in_use == 6 and s.chip.barrier_cycles == 4000
+    assert (s.chip.mesh.io_router_x, s.chip.mesh.io_router_y) == (0, 0)
+
+
+def _pair(tmp_path, arch_kw=None, snn_kw=None, snn=None):
+    a, n = tmp_path / "arch.yaml", tmp_path / "snn.yaml"
+    a.write_text(report.arch_text(**(arch_kw or {})))
+    n.write_text(snn if snn is not None else report.snn_text(**(snn_kw or {})))
+    return a, n
+
+
+ONE_WAY = """network:
+  name: oneway
+  groups:
+    - name: a
+      attributes: [threshold: 1.0]
+      neurons:
+        - 0..1: []
+  edges:
+    - a.0 -> a.1: [weight: 2.0]
+mappings:
+  - a.0: [core: 0.0]
+  - a.1: [core: 1.1]
+"""
+
+
+def test_direction_dependent_hops(tmp_path):
+    # east 1 pJ, west 2 pJ: refused without a network, and when a network goes both ways
+    a, n = _pair(tmp_path, dict(west="2.0e-12"))
+    with pytest.raises(ChipConfigError, match="direction-dependent hop energy"):
+        import_arch(a)
+    with pytest.raises(ChipConfigError, match="uses both directions"):
+        import_snn(n, a)
+    # a network that only sends east gets the east cost, exactly
+    n.write_text(ONE_WAY)
+    s = import_snn(n, a)
+    assert s.chip.energy.pj["flit_hop_east_west"] == pytest.approx(1.0)
+    assert s.core_of["a"].tolist() == [0, 3]  # tile 1 of a 2 x 1 mesh is router (1, 0)
+    assert any("sends only east" in x for x in s.notes.lines)
+
+
+@pytest.mark.parametrize("case, keyword", list(zip(report.UNSUPPORTED_CASES, [
+    "topology", "direction-dependent hop energy", "plugin", "'conv'", "energy_update", "leak_decay 0.9",
+    "non-integer threshold", "reset potential", "force_update", "'noise'", "'delay'", "non-integer weight"])))
+def test_unsupported_feature_named(tmp_path, case, keyword):
+    feature, akw, skw = case
+    a, n = _pair(tmp_path, akw)
+    n.write_text(report.snn_text(**skw).replace(", weight: 1.0, weight: 0.5", ", weight: 0.5"))
+    with pytest.raises((ChipConfigError, NetworkError)) as exc:
+        import_snn(n, a)
+    assert keyword in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_more_refusals(tmp_path):
+    a, n = _pair(tmp_path)
+    n.write_text(report.snn_text().replace("- a.0: [core: 0.0]", "- a.0: [core: 0.0, dendrite: d]"))
+    with pytest.raises(NetworkError, match="dendrite"):
+        import_snn(n, a)
+    n.write_text(report.snn_text().replace("  - a.1: [core: 1.0]\n", ""))
+    with pytest.raises(NetworkError, match="a.1 is not mapped"):
+        import_snn(n, a)
+    n.write_text(report.snn_text().replace("    - a.1 -> a.0: [weight: 1.0]\n", "    - a.0 -> a.1: [weight: 2.0]\n"))
+    with pytest.raises(NetworkError, match="two edges"):
+        import_snn(n, a)
+    n.write_text(report.snn_text().replace("a.1 -> a.0: [weight: 1.0]", "a.1 -> a.0: [weight: 0.0]"))
+    with pytest.raises(NetworkError, match="zero weight"):
+        import_snn(n, a)
+    a.write_text(report.arch_text().replace("width: 2, height: 1", "width: 3, height: 1"))
+    with pytest.raises(ChipConfigError, match="2 tiles for a 3 x 1 mesh"):
+        import_arch(a)
+    a.write_text(report.arch_text(arch_extra=", sync_model: table, latency_sync: {4: 1.0e-6}"))
+    with pytest.raises(ChipConfigError, match="latency_sync"):
+        import_arch(a)
+
+
+def test_cli_unsupported_exit_2(tmp_path, capsys):
+    a, n = _pair(tmp_path, snn_kw=dict(group_extra=", leak_decay: 0.5"))
+    assert main(["validate", "--sanafe", str(a), str(n)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("nmsim: error:") and "leak_decay 0.5" in err
+    a.write_text(report.arch_text(arch_extra=", topology: torus"))
+    assert main(["validate", "--sanafe", str(a)]) == 2
+    assert "unsupported topology 'torus'" in capsys.readouterr().err
+
+
+def test_cli_import_prints_chip(capsys):
+    assert main(["validate", "--sanafe", str(ARCH)]) == 0
+    out = capsys.readouterr().out
+    assert "sanafe-nmsim_mesh" in out and "neuron_update_active" in out
+
+
+def test_errors_are_nmsim_errors():
+    assert issubclass(ChipConfigError, NmsimError) and issubclass(NetworkError, NmsimError)
+    assert np.dtype(np.int64)  # keep numpy imported for the hand checks above
