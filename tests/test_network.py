@@ -74,7 +74,7 @@ def test_save_load_round_trip(tmp_path):
     (lambda n: n.add_lif("x", 2, threshold=1, reset="hard"), r"reset_mode='hard'; choices: subtract, zero"),
     (lambda n: n.add_lif("x", 2, threshold=1, v_min=5, v_max=4, v_init=4), r"v_min must be <= v_max"),
     (lambda n: n.add_lif("x", 2, threshold=1, v_init=-10, v_min=0), r"v_init must lie in"),
-    (lambda n: n.add_population("x", "egru", 2), r"unknown neuron model 'egru'; choices: .*lif"),
+    (lambda n: n.add_population("x", "izhikevich", 2), r"unknown neuron model 'izhikevich'; choices: .*lif"),
     (lambda n: n.add_population("x", "lif", 2, threshold=1, tau=3), r"unknown parameter 'tau'"),
     (lambda n: n.add_population("x", "lif", 2), r"missing parameter 'threshold'"),
     (lambda n: n.add_input("x", 2, payload_bits=64), r"payload_bits must be 1\.\.63"),

@@ -57,14 +57,14 @@ def test_hash_independent_of_key_order_and_spelling():
 def test_dotted_keys_quoted_or_nested_are_the_same():
     quoted = parse_spec_text(
         'schema_version = 1\nkind = "replay"\n[base]\nchip = "loihi"\nmodel = "m"\ndataset = "ptb"\ntokens = 5\n'
-        '[grid]\n"chip.noc.hop_east_west_cycles" = [20, 41]\n'
+        '[grid]\n"chip.timing.hop_east_west_cycles" = [20, 41]\n'
     )
     nested = parse_spec_text(
         'schema_version = 1\nkind = "replay"\n[base]\nchip = "loihi"\nmodel = "m"\ndataset = "ptb"\ntokens = 5\n'
-        '[grid.chip.noc]\nhop_east_west_cycles = [20, 41]\n'
+        '[grid.chip.timing]\nhop_east_west_cycles = [20, 41]\n'
     )
     assert [p.config_hash for p in quoted.expand()] == [p.config_hash for p in nested.expand()]
-    assert quoted.expand()[1].params["chip.noc.hop_east_west_cycles"] == 41
+    assert quoted.expand()[1].params["chip.timing.hop_east_west_cycles"] == 41
 
 
 def test_explicit_points_axis():
@@ -120,12 +120,14 @@ def test_bad_specs_raise_one_line(text, message):
     assert "\n" not in msg
 
 
-def test_replay_kind_reports_missing_module():
+def test_replay_kind_is_available_and_checks_its_parameters():
     kind = get_kind("replay")
-    with pytest.raises(SweepError, match=r"point kind 'replay' needs nmsim.replay, not available yet"):
-        kind.check()
-    with pytest.raises(SweepError, match="not available yet"):
+    kind.check()  # nmsim.replay provides sweep_point
+    with pytest.raises(SweepError, match=r"needs parameter\(s\) model, dataset, tokens"):
         run_point({"kind": "replay", "params": {"chip": "loihi"}})
+    with pytest.raises(SweepError, match=r"noc\.hop_east_west_cycles: unknown key"):
+        kind.validate({"chip": "loihi", "model": "m", "dataset": "ptb", "tokens": 5,
+                       "chip.noc.hop_east_west_cycles": 41})
 
 
 def test_synthetic_point_is_deterministic():

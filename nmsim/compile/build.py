@@ -44,7 +44,9 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
 
     # neurons, in network order first, then permuted
     model = np.empty(N, np.int8)
-    param = np.zeros((N, N_PARAM_COLUMNS), np.int64)
+    # LIF-only networks keep the historical 8 columns; any model with more parameters widens to N_PARAM_COLUMNS
+    width = 8 if all(len(p.neuron_model.params) <= 8 for p in pops) else N_PARAM_COLUMNS
+    param = np.zeros((N, width), np.int64)
     state = np.zeros((N, N_STATE_COLUMNS), np.int64)
     pop_ix = np.empty(N, np.int32)
     local = np.empty(N, np.int32)
@@ -86,10 +88,22 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     spr = chip.core.synapses_per_read
     row_n_reads = ((np.diff(row_ptr) + spr - 1) // spr).astype(np.int64)
 
-    # routes: per source, destination cores ascending
-    r_order = np.lexsort((row_core, row_src)).astype(np.int64)
+    # routes: per source, destination cores ascending; routes to the host (core C, row -1) come last
+    host_src = np.concatenate([cidx[offset[p.name]:offset[p.name] + p.n] for p in pops if p.to_host]
+                              or [np.zeros(0, np.int64)]).astype(np.int64)
+    all_src = np.concatenate([row_src, host_src])
+    all_core = np.concatenate([row_core.astype(np.int64), np.full(host_src.size, C, np.int64)])
+    all_row = np.concatenate([np.arange(n_rows, dtype=np.int64), np.full(host_src.size, -1, np.int64)])
+    r_order = np.lexsort((all_core, all_src)).astype(np.int64)
     route_ptr = np.zeros(N + 1, np.int64)
-    route_ptr[1:] = np.cumsum(np.bincount(row_src, minlength=N))
+    route_ptr[1:] = np.cumsum(np.bincount(all_src, minlength=N))
+    if net.luts:
+        lut_size = np.array([t.size for t in net.luts], np.int64)
+        lut = np.zeros((len(net.luts), int(lut_size.max())), np.int64)
+        for i, t in enumerate(net.luts):
+            lut[i, :t.size] = t
+    else:
+        lut, lut_size = np.zeros((0, 1), np.int64), np.zeros(0, np.int64)
 
     timing = chip.timing_cycles()
     m = chip.mesh
@@ -102,11 +116,12 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
         neuron_model=np.ascontiguousarray(model[perm]), neuron_param=np.ascontiguousarray(param[perm]),
         neuron_state=np.ascontiguousarray(state[perm]), neuron_pop=np.ascontiguousarray(pop_ix[perm]),
         neuron_local=np.ascontiguousarray(local[perm]), payload_bits=np.ascontiguousarray(pbits[perm]),
-        route_ptr=route_ptr, route_core=np.ascontiguousarray(row_core[r_order]), route_row=r_order,
+        route_ptr=route_ptr, route_core=np.ascontiguousarray(all_core[r_order].astype(np.int32)),
+        route_row=np.ascontiguousarray(all_row[r_order]),
         row_ptr=row_ptr, syn_target=dst.astype(np.int32), syn_acc=acc.astype(np.int8),
         syn_weight=wgt.astype(np.int32), row_core=row_core, row_n_reads=row_n_reads,
         timing=np.array([timing[f] for f in TIMING_FIELDS], np.int64),
-        n_accumulators=chip.core.n_accumulators,
+        n_accumulators=chip.core.n_accumulators, lut=lut, lut_size=lut_size,
         meta={
             "chip": chip.name, "chip_path": chip.path, "frequency_hz": chip.clock.frequency_hz,
             "network": net.name, "placement": placement.strategy, "seed": placement.seed,

@@ -55,6 +55,9 @@ T = {name: i for i, name in enumerate(TIMING_FIELDS)}
 
 #: Neuron model ids (``neuron_model``).
 MODEL_INPUT, MODEL_LIF = 0, 1
+MODEL_EGRU, MODEL_GRU, MODEL_LSTM, MODEL_READOUT = 2, 3, 4, 5
+#: Width of ``neuron_param`` (``nmsim.describe.neuron_models.N_PARAM_COLUMNS``).
+N_PARAM = 24
 
 
 @dataclass
@@ -66,7 +69,7 @@ class CompiledModel:
         ``core_router int32[n_cores+1]`` (router of each core, host last).
     Neurons (``N`` = total, host-owned input neurons included)
         ``core_neuron_ptr int64[n_cores+2]``; ``neuron_model int8[N]``;
-        ``neuron_param int64[N, 8]`` and ``neuron_state int64[N, 4]`` (initial state),
+        ``neuron_param int64[N, 8]`` (LIF/readout only) or ``int64[N, N_PARAM]`` and ``neuron_state int64[N, 4]`` (initial state),
         columns per model in ``docs/engine-model.md``;
         ``neuron_pop int32[N]`` (population index) and ``neuron_local int32[N]``
         (index inside its population) map back to the network;
@@ -83,6 +86,12 @@ class CompiledModel:
         ``ceil(nnz(row) / synapses_per_read)``.
     Timing
         ``timing int64[len(TIMING_FIELDS)]`` indexed by :data:`T`.
+    Lookup tables (recurrent cells)
+        ``lut int64[n_tables, size]``: sigmoid/tanh tables referenced by the cell
+        columns ``sigmoid_lut``/``tanh_lut`` of ``neuron_param``; ``lut_size int64[n_tables]``.
+    Routes to the host
+        a route with ``route_core == n_cores`` and ``route_row == -1`` sends the event to the host
+        (readout); it has no CSR row.
     ``n_accumulators``: accumulators per neuron (>= 1).
     """
 
@@ -109,6 +118,8 @@ class CompiledModel:
     row_n_reads: np.ndarray
     timing: np.ndarray
     n_accumulators: int = 1
+    lut: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
+    lut_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     meta: dict = field(default_factory=dict)
 
     @property
@@ -133,6 +144,7 @@ class CompiledModel:
             "route_core": np.int32, "route_row": np.int64, "row_ptr": np.int64,
             "syn_target": np.int32, "syn_acc": np.int8, "syn_weight": np.int32,
             "row_core": np.int32, "row_n_reads": np.int64, "timing": np.int64,
+            "lut": np.int64, "lut_size": np.int64,
         }
         for name, want in dt.items():
             arr = getattr(self, name)
@@ -145,7 +157,7 @@ class CompiledModel:
         assert (np.diff(self.core_neuron_ptr) >= 0).all(), "core_neuron_ptr not non-decreasing"
         for name in ("neuron_model", "neuron_pop", "neuron_local", "payload_bits"):
             assert getattr(self, name).shape == (N,), f"{name} shape"
-        assert self.neuron_param.shape == (N, 8) and self.neuron_state.shape == (N, 4), "param/state shape"
+        assert self.neuron_param.shape in ((N, 8), (N, N_PARAM)) and self.neuron_state.shape == (N, 4), "param/state shape"
         assert self.route_ptr.shape == (N + 1,) and self.route_ptr[0] == 0, "route_ptr"
         assert (np.diff(self.route_ptr) >= 0).all(), "route_ptr not non-decreasing"
         nr = int(self.route_ptr[-1])
@@ -156,10 +168,20 @@ class CompiledModel:
         for name in ("syn_target", "syn_acc", "syn_weight"):
             assert getattr(self, name).shape == (nnz,), f"{name} length"
         assert self.row_core.shape == (n_rows,) and self.row_n_reads.shape == (n_rows,), "row_core/row_n_reads"
+        assert self.lut.ndim == 2 and self.lut_size.shape == (self.lut.shape[0],), "lut/lut_size shape"
+        assert ((1 <= self.lut_size) & (self.lut_size <= self.lut.shape[1])).all(), "lut_size out of range"
+        cell = (self.neuron_model >= MODEL_EGRU) & (self.neuron_model <= MODEL_LSTM)
+        if cell.any():
+            assert self.neuron_param.shape[1] == N_PARAM, "recurrent-cell models need neuron_param width N_PARAM"
+            ids = self.neuron_param[cell][:, 20:22]
+            assert ((0 <= ids) & (ids < self.lut.shape[0])).all(), "cell LUT id out of range"
         if nr:
-            assert ((0 <= self.route_core) & (self.route_core < C)).all(), "route to a non-core"
-            assert ((0 <= self.route_row) & (self.route_row < n_rows)).all(), "route_row out of range"
-            assert (self.row_core[self.route_row] == self.route_core).all(), "row not at its destination core"
+            to_host = self.route_core == C
+            assert ((0 <= self.route_core) & (self.route_core <= C)).all(), "route to a non-core"
+            assert (self.route_row[to_host] == -1).all(), "a route to the host must have route_row -1"
+            rr = self.route_row[~to_host]
+            assert ((0 <= rr) & (rr < n_rows)).all(), "route_row out of range"
+            assert (self.row_core[rr] == self.route_core[~to_host]).all(), "row not at its destination core"
             for g in range(N):  # destination cores strictly ascending per source
                 a, b = self.route_ptr[g], self.route_ptr[g + 1]
                 assert (np.diff(self.route_core[a:b]) > 0).all(), f"routes of neuron {g} not ascending"

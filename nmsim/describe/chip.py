@@ -15,6 +15,10 @@ Schema (``schema_version = 1``, documented key by key in ``docs/chip-description
     [barrier] model = "fixed" | "mesh"; cycles | base_cycles, per_hop_cycles
     [energy]  <action> = { pj = <float>, source = "<citation>" }   one per ACTIONS entry
     [static]  core_power_mw
+    [replay.core], [replay.noc]   optional: values that replace [core]/[noc] entries when a
+              workload needs graded events and several accumulators (the LM replay); each
+              is a sourced assumption (``docs/replay.md``), applied only by
+              :func:`load_chip_variant` (``replay_profile=True``)
 
 Every number is written ``key = { value = <number>, source = "<citation>" }``
 (energy entries use ``pj`` instead of ``value``): a number without a source is
@@ -374,7 +378,9 @@ def _energy(ctx: _Ctx, doc: dict) -> tuple[EnergySpec, StaticSpec]:
 
 
 TOP_KEYS = ("schema_version", "name", "description", "energy_table",
-            "clock", "mesh", "core", "noc", "timing", "barrier", "energy", "static")
+            "clock", "mesh", "core", "noc", "timing", "barrier", "energy", "static", "replay")
+#: Sections a ``[replay]`` profile may override.
+REPLAY_SECTIONS = ("core", "noc")
 
 
 def _read_toml(path: Path, shown: str) -> dict:
@@ -409,6 +415,7 @@ def parse_chip(doc: dict, path: str | Path = "<string>") -> ChipSpec:
         if not isinstance(v, str):
             ctx.fail(key, f"expected a string, got {type(v).__name__} {v!r}")
 
+    _check_replay_profile(ctx, doc)
     clock = ClockSpec(**_with_sources(*_section(ctx, doc, "clock", ClockSpec)))
     mv, ms = _section(ctx, doc, "mesh", MeshSpec)
     slots = mv["width"] * mv["height"] * mv["cores_per_router"]
@@ -465,6 +472,68 @@ def parse_chip(doc: dict, path: str | Path = "<string>") -> ChipSpec:
 
     return ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
                     core=core, noc=noc, timing=timing, barrier=barrier, energy=energy, static=static)
+
+
+def _check_replay_profile(ctx: _Ctx, doc: dict) -> None:
+    prof = doc.get("replay")
+    if prof is None:
+        return
+    if not isinstance(prof, dict):
+        ctx.fail("replay", f"expected a table, got {type(prof).__name__}")
+    for sec, tbl in prof.items():
+        if sec not in REPLAY_SECTIONS:
+            ctx.unknown("replay", sec, REPLAY_SECTIONS)
+        if not isinstance(tbl, dict):
+            ctx.fail(f"replay.{sec}", f"expected a table, got {type(tbl).__name__}")
+        kinds = {"core": CoreSpec, "noc": NocSpec}[sec].KINDS
+        for k, raw in tbl.items():
+            if k not in kinds:
+                ctx.unknown(f"replay.{sec}", k, kinds)
+            _sourced(ctx, f"replay.{sec}.{k}", raw, kinds[k])
+
+
+def read_chip_doc(name_or_path: str | Path) -> tuple[dict, Path]:
+    """The raw TOML document of a preset name or path, and its path."""
+    path = chip_path(name_or_path)
+    return _read_toml(path, str(path)), path
+
+
+def load_chip_variant(name_or_path: str | Path, *, replay_profile: bool = False,
+                      overrides: Mapping[str, Any] | None = None) -> ChipSpec:
+    """Load a chip, optionally applying its ``[replay]`` profile and then ``overrides``.
+
+    ``overrides``: ``{"<table>.<key>": value}`` (e.g. ``"timing.hop_east_west_cycles": 41``,
+    ``"energy.synaptic_op": 20.0``, ``"barrier.base_cycles": 0``); each replaces the value (the
+    source becomes ``"override"``).  Unknown tables or keys raise :class:`ChipConfigError` naming
+    them, exactly as if written in the file.
+    """
+    import copy
+
+    doc, path = read_chip_doc(name_or_path)
+    doc = copy.deepcopy(doc)
+    if replay_profile and isinstance(doc.get("replay"), dict):
+        for sec, tbl in doc["replay"].items():
+            if isinstance(doc.get(sec), dict) and isinstance(tbl, dict):
+                for k, raw in tbl.items():
+                    doc[sec][k] = dict(raw, source=f"replay profile: {raw.get('source', '')}") \
+                        if isinstance(raw, dict) else raw
+    for key, value in (overrides or {}).items():
+        parts = str(key).split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ChipConfigError(f"{path}: override {key!r}: expected '<table>.<key>'")
+        sec, k = parts
+        if sec not in TOP_KEYS or sec in ("schema_version", "name", "description", "energy_table", "replay"):
+            _Ctx(str(path)).unknown("", sec, [t for t in TOP_KEYS if t not in ("schema_version", "name",
+                                                                                "description", "energy_table",
+                                                                                "replay")])
+        tbl = doc.setdefault(sec, {})
+        if sec == "barrier" and k == "model":
+            tbl[k] = value
+        elif sec == "energy":
+            tbl[k] = {"pj": value, "source": "override"}
+        else:
+            tbl[k] = {"value": value, "source": "override"}
+    return parse_chip(doc, path)
 
 
 def _with_sources(values: dict, sources) -> dict:

@@ -42,6 +42,7 @@ class Population:
     n: int
     payload_bits: int
     params: Mapping[str, np.ndarray]
+    to_host: bool = False  #: every event also goes to the host (e.g. a readout); no synapses there
 
     @property
     def neuron_model(self) -> NeuronModel:
@@ -101,11 +102,26 @@ class Network:
         self.name = name
         self.populations: dict[str, Population] = {}
         self.projections: list[Projection] = []
+        self.luts: list[np.ndarray] = []  #: shared lookup tables (recurrent cells), referenced by id
+
+    def add_lut(self, table) -> int:
+        """Add an integer lookup table (e.g. a Q.15 sigmoid); returns its id (identical tables share one)."""
+        t = _int_array("lookup table", table, int(np.asarray(table).size)).copy()
+        if t.size == 0:
+            raise NetworkError("lookup table must not be empty")
+        for i, u in enumerate(self.luts):
+            if u.shape == t.shape and np.array_equal(u, t):
+                return i
+        t.flags.writeable = False
+        self.luts.append(t)
+        return len(self.luts) - 1
 
     # ------------------------------------------------------------------ building
 
-    def add_population(self, name: str, model: str, n: int, payload_bits: int = 1, **params) -> Population:
-        """Add ``n`` neurons of a registered model; ``params`` are scalars or ``int[n]`` arrays."""
+    def add_population(self, name: str, model: str, n: int, payload_bits: int = 1, to_host: bool = False,
+                       **params) -> Population:
+        """Add ``n`` neurons of a registered model; ``params`` are scalars or ``int[n]`` arrays.
+        ``to_host``: the population's events are sent to the host (through the I/O router)."""
         _check_name(name)
         if name in self.populations:
             raise NetworkError(f"population {name!r} already exists")
@@ -140,7 +156,9 @@ class Network:
             values[key].flags.writeable = False
         if m.validate is not None and (problem := m.validate(values)):
             raise NetworkError(f"population {name!r}: {problem}")
-        pop = Population(name, model, n, int(payload_bits), MappingProxyType(values))
+        if to_host and m.host:
+            raise NetworkError(f"population {name!r}: an input population cannot send to the host")
+        pop = Population(name, model, n, int(payload_bits), MappingProxyType(values), bool(to_host))
         self.populations[name] = pop
         return pop
 
@@ -197,13 +215,16 @@ class Network:
         path = Path(path)
         header = {"format": FILE_FORMAT, "version": FILE_VERSION, "name": self.name,
                   "populations": [{"name": p.name, "model": p.model, "n": p.n, "payload_bits": p.payload_bits,
-                                   "params": list(p.params)} for p in self.populations.values()],
+                                   "params": list(p.params), "to_host": p.to_host} for p in self.populations.values()],
+                  "n_luts": len(self.luts),
                   "projections": [{"src": q.src, "dst": q.dst, "accumulator": q.accumulator}
                                   for q in self.projections]}
         arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
         for i, p in enumerate(self.populations.values()):
             for k, v in p.params.items():
                 arrays[f"pop{i}_{k}"] = v
+        for i, t in enumerate(self.luts):
+            arrays[f"lut{i}"] = t
         for i, q in enumerate(self.projections):
             arrays[f"proj{i}_indptr"] = q.weights.indptr.astype(np.int64)
             arrays[f"proj{i}_indices"] = q.weights.indices.astype(np.int64)
@@ -230,9 +251,12 @@ class Network:
             if header.get("version") != FILE_VERSION:
                 raise NetworkError(f"{path}: network file version {header.get('version')!r}; this nmsim reads {FILE_VERSION}")
             net = cls(header["name"])
+            for i in range(int(header.get("n_luts", 0))):
+                net.add_lut(data[f"lut{i}"])
             for i, p in enumerate(header["populations"]):
                 params = {k: data[f"pop{i}_{k}"] for k in p["params"]}
-                net.add_population(p["name"], p["model"], p["n"], payload_bits=p["payload_bits"], **params)
+                net.add_population(p["name"], p["model"], p["n"], payload_bits=p["payload_bits"],
+                                   to_host=bool(p.get("to_host", False)), **params)
             for i, q in enumerate(header["projections"]):
                 s, d = net.populations[q["src"]], net.populations[q["dst"]]
                 w = sp.csr_matrix((data[f"proj{i}_data"], data[f"proj{i}_indices"], data[f"proj{i}_indptr"]),

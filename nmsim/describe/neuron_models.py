@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-N_PARAM_COLUMNS = 8  # width of CompiledModel.neuron_param
+N_PARAM_COLUMNS = 24  # width of CompiledModel.neuron_param (LIF uses 0..5; recurrent cells 0..21)
 N_STATE_COLUMNS = 4  # width of CompiledModel.neuron_state
 
 
@@ -47,6 +47,7 @@ class NeuronModel:
     update: Callable | None = None
     validate: Callable | None = None
     encode: dict | None = None  # param name -> {text value: int code}
+    needs_luts: bool = False  # ``update`` takes ``luts=`` (the network's lookup tables)
 
     @property
     def settable(self) -> tuple[str, ...]:
@@ -122,3 +123,94 @@ LIF = register_model(NeuronModel(
     n_inputs=1, host=False, update=lif_update, validate=_lif_validate,
     encode={"reset_mode": {"subtract": 0, "zero": 1}},
 ))
+
+
+# --------------------------------------------------------------------------- recurrent cells (LM replay)
+#
+# Column layout shared by ``egru``, ``gru`` and ``lstm`` (``docs/engine-model.md`` §1):
+# 0-3 bias per accumulator, 4-7 requant multiplier per accumulator, 8-11 requant shift
+# per accumulator (EGRU/GRU accumulators 2 and 3 both carry the candidate row's
+# constants), 12 theta (EGRU threshold, Q.FC), 13 fc (state frac), 14 fy (payload
+# frac), 15 fp (pre-activation frac), 16 sigmoid LUT frac, 17 tanh LUT frac,
+# 18 payload bits, 19 state bits, 20 sigmoid LUT id, 21 tanh LUT id (rows of
+# ``CompiledModel.lut``).  State column 0 is the cell state ``c`` (Q.FC).
+
+CELL_PARAMS = tuple(f"bias{k}" for k in range(4)) + tuple(f"mult{k}" for k in range(4)) + \
+    tuple(f"shift{k}" for k in range(4)) + ("theta", "fc", "fy", "fp", "sigmoid_frac", "tanh_frac",
+                                            "cell_payload_bits", "state_bits", "sigmoid_lut", "tanh_lut")
+CELL_COL = {name: i for i, name in enumerate(CELL_PARAMS)}
+
+
+def _cell_validate(p: dict) -> str | None:
+    for k in range(4):
+        if (p[f"shift{k}"] < 0).any() or (p[f"shift{k}"] > 62).any():
+            return "requantization shifts must be in 0..62"
+    if ((p["cell_payload_bits"] < 2) | (p["cell_payload_bits"] > 32)).any():
+        return "cell_payload_bits must be in 2..32"
+    if ((p["state_bits"] < 2) | (p["state_bits"] > 32)).any():
+        return "state_bits must be in 2..32"
+    if (p["sigmoid_lut"] < 0).any() or (p["tanh_lut"] < 0).any():
+        return "LUT ids must be >= 0"
+    return None
+
+
+def cell_params_from_columns(kind: str, param: np.ndarray, luts):
+    """A :class:`nmsim.lm.golden.CellParams` for ``n`` units of one format from their ``neuron_param`` rows.
+
+    Every row must share the format columns (13..21); ``luts`` is a sequence of int64 tables."""
+    from nmsim.lm.golden import CellParams
+
+    p = np.asarray(param, np.int64)
+    f = p[0]
+    rows = [0, 1, 2] if kind in ("egru", "gru") else [0, 1, 2, 3]
+    return CellParams(kind=kind, bias=p[:, 0:4].T.copy(), mult=p[:, 4:8].T[rows].copy(),
+                      shift=p[:, 8:12].T[rows].copy(), theta=p[:, 12].copy() if kind == "egru" else None,
+                      lut_sigmoid=np.asarray(luts[int(f[20])], np.int64), lut_tanh=np.asarray(luts[int(f[21])], np.int64),
+                      fc=int(f[13]), fy=int(f[14]), fp=int(f[15]), sigmoid_frac=int(f[16]), tanh_frac=int(f[17]),
+                      payload_bits=int(f[18]), state_bits=int(f[19]))
+
+
+def _cell_update(kind: str):
+    def update(param, state, acc, luts=None):
+        from nmsim.lm.golden import CELL_FUNCS
+
+        if luts is None:
+            raise ValueError(f"model {kind!r}: the NumPy update needs the network's LUTs")
+        fired = np.zeros(param.shape[0], bool)
+        payload = np.zeros(param.shape[0], np.int64)
+        new_state = state.copy()
+        fmt = param[:, 13:22]
+        for key in np.unique(fmt, axis=0):
+            sel = np.flatnonzero((fmt == key).all(axis=1))
+            cp = cell_params_from_columns(kind, param[sel], luts)
+            y, c = CELL_FUNCS[kind](np.ascontiguousarray(acc[sel, :4].T), state[sel, 0].copy(), cp)
+            payload[sel] = y
+            new_state[sel, 0] = c
+        # EGRU: an event iff the payload is non-zero; dense baselines (GRU, LSTM) send every step
+        fired[:] = (payload != 0) if kind == "egru" else True
+        return fired, payload, new_state, np.ones(param.shape[0], bool)
+    return update
+
+
+def readout_update(param, state, acc, luts=None):
+    """Decoder unit: ``logit = saturate_int32(acc0 + bias)``; always emits (payload may be 0)."""
+    v = acc[:, 0] + param[:, 0]
+    v = np.minimum(np.maximum(v, -(2**31)), 2**31 - 1)
+    n = param.shape[0]
+    return np.ones(n, bool), v.astype(np.int64), state.copy(), np.ones(n, bool)
+
+
+_CELL_DEFAULTS = {"theta": 0, "c_init": 0}
+
+EGRU = register_model(NeuronModel(
+    name="egru", model_id=2, params=CELL_PARAMS, state=("c",), defaults=dict(_CELL_DEFAULTS), n_inputs=4,
+    host=False, update=_cell_update("egru"), validate=_cell_validate, needs_luts=True))
+GRU = register_model(NeuronModel(
+    name="gru", model_id=3, params=CELL_PARAMS, state=("c",), defaults=dict(_CELL_DEFAULTS), n_inputs=4,
+    host=False, update=_cell_update("gru"), validate=_cell_validate, needs_luts=True))
+LSTM = register_model(NeuronModel(
+    name="lstm", model_id=4, params=CELL_PARAMS, state=("c",), defaults=dict(_CELL_DEFAULTS), n_inputs=4,
+    host=False, update=_cell_update("lstm"), validate=_cell_validate, needs_luts=True))
+READOUT = register_model(NeuronModel(
+    name="readout", model_id=5, params=("bias",), state=(), defaults={"bias": 0}, n_inputs=1, host=False,
+    update=readout_update))

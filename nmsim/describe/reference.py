@@ -65,7 +65,8 @@ def run_reference_full(net: Network, inputs: dict | None, n_steps: int) -> Refer
                 pay = ins[p.name][t]
                 f = pay != 0
             else:
-                f, pay, state[p.name], _ = m.update(param[p.name], state[p.name], acc[p.name])
+                extra = {"luts": net.luts} if m.needs_luts else {}
+                f, pay, state[p.name], _ = m.update(param[p.name], state[p.name], acc[p.name], **extra)
             fired[p.name][t] = f
             payload[p.name][t] = np.where(f, pay, 0)
         nxt = {p.name: np.zeros_like(acc[p.name]) for p in pops}

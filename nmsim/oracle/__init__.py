@@ -7,4 +7,4 @@ networks on which both are compared.
 """
 
 from nmsim.oracle.simpy_chip import OracleResult, OracleStep, PacketRecord, oracle_run, oracle_step, xy_path  # noqa: F401
-from nmsim.oracle.random_cases import RandomCase, build_model, random_case  # noqa: F401
+from nmsim.oracle.random_cases import RandomCase, RandomLMCase, build_model, random_case, random_lm_case  # noqa: F401

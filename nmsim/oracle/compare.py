@@ -171,3 +171,13 @@ for t, st in enumerate(want.steps):
         print("oracle step", t, "seq", p.seq, "key", p.key, "links", p.links, "grants", p.grants,
               "arrival", p.arrival, "syn", (p.syn_start, p.syn_end))
 '''
+
+
+def check_lm_case(case, simulate: Callable) -> list[str]:
+    """As :func:`check_case` for a :class:`~nmsim.oracle.random_cases.RandomLMCase` (enable masks)."""
+    want = oracle_run(case.model, case.n_steps, case.host_payloads, enable=case.enable)
+    got = simulate(case.model, case.n_steps, case.host_payloads, enable=case.enable)
+    out = disagreements(got, want)
+    if out and getattr(got, "trace", None) is not None:
+        out += trace_disagreements(got.trace, want)
+    return out

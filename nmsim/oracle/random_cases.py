@@ -221,3 +221,91 @@ def random_case(
     values = rng.choice(np.r_[-3:0, 1:6], size=(n_steps, n_host))
     host_payloads = np.where(rng.random((n_steps, n_host)) < p_event, values, 0).astype(np.int64)
     return RandomCase(seed, model, n_steps, host_payloads, build)
+
+
+# --------------------------------------------------------------------------- LM replay cases
+
+
+@dataclass(frozen=True)
+class RandomLMCase:
+    """A small synthetic language model placed on a random small chip, driven by a replay schedule."""
+
+    seed: int
+    model: CompiledModel
+    n_steps: int
+    host_payloads: np.ndarray  #: int64[n_steps, n_host]
+    enable: np.ndarray  #: uint8[n_steps, N]
+    info: dict
+
+
+def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
+    """A tiny LM (``egru``/``gru``/``lstm``, V <= 12, hidden <= 6, 1..3 layers, decoder on the chip or the
+    host) on a random mesh (1..3 x 1..3, 1..2 cores per router) with random timing, replayed for a few
+    tokens under the pipelined or serial schedule (enable masks, routes to the host, graded payloads)."""
+    from nmsim.compile.build import compile_model
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import loads
+    from nmsim.lm.modelfile import dumps as mf_dumps
+    from nmsim.map.placement import place
+    from nmsim.replay.network import build_lm_network
+    from nmsim.replay.schedule import make_schedule
+    from nmsim.replay.synth import synthetic_model
+
+    rng = np.random.default_rng(seed)
+    kind = str(rng.choice(["egru", "egru", "gru", "lstm"]))
+    n_layers = int(rng.integers(1, 4))
+    E = int(rng.integers(2, 6))
+    hidden = [int(rng.integers(2, 7)) for _ in range(n_layers - 1)] + [E]
+    V = int(rng.integers(3, 13))
+    header, arrays = synthetic_model(kind=kind, vocab=V, emb=E, hidden=hidden, sparsity=float(rng.uniform(0, 0.7)),
+                                     seed=seed, theta=float(rng.uniform(0.05, 0.4)),
+                                     emb_density=float(rng.uniform(0.5, 1.0)))
+    golden = GoldenModel(loads(mf_dumps(header, arrays), f"<random lm {seed}>"))
+    decoder = str(rng.choice(["chip", "chip", "host"]))
+    lm = build_lm_network(golden, decoder=decoder)
+    W, H, cpr = (int(v) for v in rng.integers(1, [4, 4, 3]))
+    tim = random_timing(rng, W, H, zero_latency=bool(rng.random() < 0.5))
+    ov = {"mesh.width": W, "mesh.height": H, "mesh.cores_per_router": cpr,
+          "mesh.io_router_x": int(rng.integers(W)), "mesh.io_router_y": int(rng.integers(H)),
+          "core.max_neurons": int(rng.integers(4, 16)), "core.synapse_memory_bytes": 1 << 16,
+          "core.synapse_index_bits": 8, "core.row_pointer_bits": 17, "core.max_fan_in_axons": 4096,
+          "core.synapses_per_read": tim["synapses_per_read"], "noc.router_buffer_packets": tim["router_buffer_packets"],
+          "noc.header_bits": 8, "noc.link_width_bits": int(rng.choice([16, 24, 48])),
+          "barrier.base_cycles": tim["barrier_cycles"], "barrier.per_hop_cycles": 0}
+    for k in ("neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles", "io_packet_cycles",
+              "hop_east_west_cycles", "hop_north_south_cycles", "local_delivery_cycles", "packet_receive_cycles",
+              "synapse_read_cycles"):
+        ov[f"timing.{k}"] = tim[k]
+    chip = _lm_chip(ov)
+    need = lm.net.n_neurons - E
+    if chip.n_cores * chip.core.max_neurons < need:
+        ov["core.max_neurons"] = -(-need // chip.n_cores) + 2
+        chip = _lm_chip(ov)
+    pl = place(chip, lm.net, strategy=str(rng.choice(["snake", "partition"])), seed=seed)
+    cm = compile_model(chip, lm.net, pl)
+    n_tok = int(rng.integers(1, max_tokens + 1))
+    tokens = rng.integers(0, V, n_tok)
+    sched = make_schedule(str(rng.choice(["pipelined", "serial"])), n_tok, lm.n_layers, readout=decoder == "chip")
+    from nmsim.compile.build import neuron_index
+
+    stage_idx = [neuron_index(cm, p) for p in [lm.emb] + lm.layer_pops + ([lm.readout] if lm.readout else [])]
+    N = cm.n_neurons
+    host0 = int(cm.core_neuron_ptr[cm.n_cores])
+    enable = np.ones((sched.n_steps, N), np.uint8)
+    host = np.zeros((sched.n_steps, N - host0), np.int64)
+    for s in range(sched.n_steps):
+        for st in range(1, len(stage_idx)):
+            if not sched.stage_on[s, st]:
+                enable[s, stage_idx[st]] = 0
+        if sched.token_at[s] >= 0:
+            host[s, stage_idx[0] - host0] = golden.emb[tokens[sched.token_at[s]]]
+    info = {"kind": kind, "hidden": hidden, "V": V, "decoder": decoder, "mode": sched.mode, "tokens": tokens.tolist(),
+            "mesh": (W, H, cpr)}
+    cm.meta.update(seed=seed, generator="nmsim.oracle.random_cases.random_lm_case")
+    return RandomLMCase(seed, cm, sched.n_steps, host, enable, info)
+
+
+def _lm_chip(ov: dict):
+    from nmsim.describe.chip import load_chip_variant
+
+    return load_chip_variant("test-2x2", replay_profile=True, overrides=ov)

@@ -72,6 +72,18 @@ R7. ``payload`` of a neuron without an event is 0; ``fired`` of an input
     neuron is ``payload != 0``.  The LIF payload is 1.
 R8. ``T`` also covers the neuron phase of cores that send nothing: every core's
     ``E_c`` (sum of its idle/active update costs) enters ``max_c E_c``.
+R9. A disabled neuron (per-step ``enable`` mask) costs nothing and counts
+    nothing; it fires nothing, keeps its state and carries its accumulated input
+    to the next step (new contributions add to it).
+R10. Routes to the host (``route_core == n_cores``, ``route_row == -1``): the packet
+    travels to ``io_router`` and the host's ejection link; the host counts one
+    ``io_packet`` at its arrival (no ``local_delivery``, no synapse work, cost 0),
+    and its arrival enters ``T`` like a synapse unit's end.
+R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
+    NumPy functions of :mod:`nmsim.lm.golden` (an implementation independent of
+    the Numba kernels); EGRU fires iff its payload is non-zero, GRU/LSTM (dense
+    baselines) and ``readout`` (``saturate_int32(acc0 + bias)``) fire every step.
+    All enabled cell and readout units are *active*.
 """
 
 from __future__ import annotations
@@ -82,7 +94,8 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL
 
-from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, PORT_E, PORT_N, PORT_S, PORT_W, T, CompiledModel
+from nmsim.compile.compiled import (MODEL_EGRU, MODEL_GRU, MODEL_INPUT, MODEL_LIF, MODEL_LSTM, MODEL_READOUT, PORT_E,
+                                    PORT_N, PORT_S, PORT_W, T, CompiledModel)
 from nmsim.describe.actions import A, N_ACTIONS
 
 #: Priority of the event that returns freed buffer slots (after all ``NORMAL`` work of a cycle).
@@ -219,9 +232,9 @@ def _wake(unit) -> None:
 class _Chip:
     """One timestep of one chip as SimPy processes (see the module docstring)."""
 
-    def __init__(self, model: CompiledModel, fired: np.ndarray, active: np.ndarray):
+    def __init__(self, model: CompiledModel, fired: np.ndarray, active: np.ndarray, enable: np.ndarray):
         m, tm = model, model.timing
-        self.m, self.fired, self.active = m, fired, active
+        self.m, self.fired, self.active, self.enable = m, fired, active, enable
         self.C = m.n_cores
         self.env = simpy.Environment()
         self.counters = np.zeros((self.C + 1, N_ACTIONS), dtype=np.int64)
@@ -261,6 +274,8 @@ class _Chip:
         m, env, cnt = self.m, self.env, self.counters[core]
         tm = m.timing
         for g in range(int(m.core_neuron_ptr[core]), int(m.core_neuron_ptr[core + 1])):
+            if m.neuron_model[g] != MODEL_INPUT and not self.enable[g]:
+                continue  # R9: a disabled neuron costs and counts nothing
             if m.neuron_model[g] != MODEL_INPUT:
                 is_active = bool(self.active[g])
                 cnt[A["neuron_update_active" if is_active else "neuron_update_idle"]] += 1
@@ -298,7 +313,10 @@ class _Chip:
                 src_cnt[A[col]] += self.flits
             yield env.timeout(link.lat)
         p.grant = None
-        self.counters[p.dst_core, A["local_delivery"]] += 1
+        if p.dst_core == self.C:  # R10: received by the host
+            self.counters[self.C, A["io_packet"]] += 1
+        else:
+            self.counters[p.dst_core, A["local_delivery"]] += 1
         p.arrival = env.now
         unit = self.syn[p.dst_core]
         unit.queue.append(p)
@@ -338,6 +356,9 @@ class _Chip:
             yield _Phase(env, 0, self.phase_syn)  # every arrival of this cycle is queued now
             p = min(unit.queue, key=lambda q: (q.arrival, q.key))
             unit.queue.remove(p)
+            if core == self.C:  # R10: the host's port, no synapse work
+                p.syn_start = p.syn_end = unit.free = env.now
+                continue
             n_reads = int(m.row_n_reads[p.row])
             cnt[A["packet_receive"]] += 1
             cnt[A["synapse_read"]] += n_reads
@@ -372,31 +393,50 @@ def _check_host_is_input(model: CompiledModel) -> None:
     host0 = int(model.core_neuron_ptr[model.n_cores])
     is_input = model.neuron_model == MODEL_INPUT
     assert not is_input[:host0].any() and is_input[host0:].all(), "oracle expects input neurons exactly on the host"
-    assert ((model.neuron_model == MODEL_INPUT) | (model.neuron_model == MODEL_LIF)).all(), "unknown neuron model"
+    known = (MODEL_INPUT, MODEL_LIF, MODEL_EGRU, MODEL_GRU, MODEL_LSTM, MODEL_READOUT)
+    assert np.isin(model.neuron_model, known).all(), "unknown neuron model"
 
 
-def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray) -> OracleStep:
+def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray,
+                enable: np.ndarray | None = None) -> OracleStep:
     """Timing and counters of one timestep in which the neurons ``fired`` fire.
 
     ``fired``, ``active``: bool[N]; ``active`` decides each non-input neuron's
     update cost; entries of host (input) neurons in ``active`` are ignored.
+    ``enable``: bool[N] (default all); disabled core neurons cost nothing (R9).
     """
     model.check()
     _check_host_is_input(model)
     N = model.n_neurons
     fired, active = np.asarray(fired, dtype=bool), np.asarray(active, dtype=bool)
-    assert fired.shape == (N,) and active.shape == (N,), f"fired/active must have shape ({N},)"
-    return _Chip(model, fired, active).run()
+    enable = np.ones(N, bool) if enable is None else np.asarray(enable, dtype=bool)
+    assert fired.shape == (N,) and active.shape == (N,) and enable.shape == (N,), \
+        f"fired/active/enable must have shape ({N},)"
+    return _Chip(model, fired, active, enable).run()
 
 
 # --------------------------------------------------------------------------- functional part
 
 
-def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray) -> OracleResult:
+def _cell_oracle(model: CompiledModel, g: int, acc: list, c_prev: int) -> tuple[int, int]:
+    """One recurrent-cell unit through the golden NumPy cell (R11): ``(payload, new c)``."""
+    from nmsim.describe.neuron_models import cell_params_from_columns
+    from nmsim.lm.golden import CELL_FUNCS
+
+    kind = {MODEL_EGRU: "egru", MODEL_GRU: "gru", MODEL_LSTM: "lstm"}[int(model.neuron_model[g])]
+    luts = [model.lut[i, :int(model.lut_size[i])] for i in range(model.lut.shape[0])]
+    cp = cell_params_from_columns(kind, model.neuron_param[g:g + 1], luts)
+    y, c = CELL_FUNCS[kind](np.array(acc[:4], dtype=np.int64).reshape(4, 1), np.array([c_prev], np.int64), cp)
+    return int(y[0]), int(c[0])
+
+
+def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
+               enable: np.ndarray | None = None) -> OracleResult:
     """Run ``n_steps`` timesteps: spec section 1 in plain Python integers, timing by :func:`oracle_step`.
 
     ``host_payloads`` int64[n_steps, n_host]: payload of each host neuron
     (``core_neuron_ptr[n_cores] .. N-1``, in order) per step; 0 = no event.
+    ``enable`` bool[n_steps, N] (default: all enabled): R9.
     """
     model.check()
     _check_host_is_input(model)
@@ -405,15 +445,30 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray) ->
     host_payloads = np.asarray(host_payloads, dtype=np.int64).reshape(n_steps, N - host0)
     state = [[int(v) for v in row] for row in model.neuron_state]
     acc = [[0] * model.n_accumulators for _ in range(N)]  # filled during the previous step
+    enable = np.ones((n_steps, N), bool) if enable is None else np.asarray(enable, bool).reshape(n_steps, N)
     fired_out = np.zeros((n_steps, N), dtype=np.uint8)
     payload_out = np.zeros((n_steps, N), dtype=np.int64)
     steps = []
     for t in range(n_steps):
         fired, active, payload = [False] * N, [False] * N, [0] * N
+        carry = [[0] * model.n_accumulators for _ in range(N)]
         for g in range(N):
             if g >= host0:  # input neuron: the host gives the event
                 payload[g] = int(host_payloads[t, g - host0])
                 fired[g] = payload[g] != 0
+                continue
+            if not enable[t, g]:  # R9: keeps state and accumulated input
+                carry[g] = list(acc[g])
+                continue
+            mdl = int(model.neuron_model[g])
+            if mdl == MODEL_READOUT:
+                payload[g] = min(max(acc[g][0] + int(model.neuron_param[g, 0]), -(2**31)), 2**31 - 1)
+                fired[g] = active[g] = True
+                continue
+            if mdl != MODEL_LIF:
+                payload[g], state[g][0] = _cell_oracle(model, g, acc[g], state[g][0])
+                fired[g] = payload[g] != 0 or mdl != MODEL_EGRU  # dense baselines send every step
+                active[g] = True
                 continue
             threshold, decay, bias, reset_mode, v_min, v_max = (int(x) for x in model.neuron_param[g, :6])
             u, v = acc[g][0], state[g][0]
@@ -423,16 +478,18 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray) ->
             state[g][0] = ((v1 - threshold) if reset_mode == 0 else 0) if fired[g] else v1
             payload[g] = 1 if fired[g] else 0
             active[g] = u != 0 or v != 0 or bias != 0
-        acc = [[0] * model.n_accumulators for _ in range(N)]
+        acc = carry
         for g in range(N):
             if not fired[g]:
                 continue
             for k in range(int(model.route_ptr[g]), int(model.route_ptr[g + 1])):
                 row = int(model.route_row[k])
+                if row < 0:  # R10: to the host
+                    continue
                 for j in range(int(model.row_ptr[row]), int(model.row_ptr[row + 1])):
                     acc[int(model.syn_target[j])][int(model.syn_acc[j])] += int(model.syn_weight[j]) * payload[g]
         fired_out[t], payload_out[t] = fired, payload
-        steps.append(oracle_step(model, np.array(fired), np.array(active)))
+        steps.append(oracle_step(model, np.array(fired), np.array(active), enable[t]))
     return OracleResult(
         fired=fired_out,
         payload=payload_out,

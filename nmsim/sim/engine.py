@@ -112,6 +112,9 @@ class Engine:
         cores_per_router = np.bincount(model.core_router, minlength=model.n_routers).max()
         # work arrays, reused by every step
         self._fired_list = np.zeros(N, np.int64)
+        self._all_enabled = np.ones(N, np.uint8)
+        slot = model.syn_target.astype(np.int64) * model.n_accumulators + model.syn_acc.astype(np.int64)
+        self._syn_slot = slot.astype(np.int32) if N * model.n_accumulators < 2**31 else slot
         self._nout = np.zeros(2, np.int64)
         self._active = np.zeros(N, np.uint8)
         self._finish = np.zeros(N, np.int64)
@@ -152,29 +155,38 @@ class Engine:
         self.t = 0
 
     # ----------------------------------------------------------------- step
-    def step(self, host_payload: np.ndarray | None = None) -> StepResult:
-        """Advance one timestep.  ``host_payload int64[n_host]`` (host neurons in index order; 0 = no event)."""
+    def step(self, host_payload: np.ndarray | None = None, enable: np.ndarray | None = None) -> StepResult:
+        """Advance one timestep.  ``host_payload int64[n_host]`` (host neurons in index order; 0 = no event);
+        ``enable uint8[N]`` (``None``: all enabled; see :func:`nmsim.sim.functional.step_neurons`)."""
         m = self.model
         fired = np.zeros(m.n_neurons, np.uint8)
         payload = np.zeros(m.n_neurons, np.int64)
         counters = np.zeros((m.n_cores + 1, N_ACTIONS), np.int64)
         link_busy = np.zeros(m.n_links, np.int64)
-        cycles, trace = self.step_into(fired, payload, counters, link_busy, host_payload)
+        cycles, trace = self.step_into(fired, payload, counters, link_busy, host_payload, enable)
         return StepResult(fired, payload, counters, cycles, link_busy, trace)
 
-    def step_into(self, out_fired, out_payload, out_counters, out_link_busy, host_payload=None):
+    def step_into(self, out_fired, out_payload, out_counters, out_link_busy, host_payload=None, enable=None):
         """Like :meth:`step`, writing into caller arrays (``out_counters`` must be zero); returns ``(step_cycles, trace)``."""
         m, lt = self.model, self.lt
         hp = np.zeros(self.n_host, np.int64) if host_payload is None else np.ascontiguousarray(host_payload, np.int64)
         if hp.shape != (self.n_host,):
             raise ValueError(f"host_payload shape {hp.shape}, want ({self.n_host},)")
-        fn.update_neurons(out_fired, out_payload, self._active, self.state, self.acc[self.t % 2],
-                          m.neuron_param, m.neuron_model, hp, self.host_start)
+        if enable is None:
+            en = self._all_enabled
+        else:
+            en = np.ascontiguousarray(enable, np.uint8)
+            if en.shape != (m.n_neurons,):
+                raise ValueError(f"enable shape {en.shape}, want ({m.n_neurons},)")
+        fn.step_neurons(out_fired, out_payload, self._active, self.state, self.acc[self.t % 2],
+                        self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
+                        hp, self.host_start, en)
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
-        fn.accumulate(self.acc[(self.t + 1) % 2], self._fired_list, n_fired, out_payload, m.route_ptr, m.route_row,
-                      m.row_ptr, m.syn_target, m.syn_acc, m.syn_weight)
-        tm.neuron_phase(self._finish, self._core_end, out_counters, out_fired, self._active, m.core_neuron_ptr, m.timing)
+        fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
+                           m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        tm.neuron_phase_enabled(self._finish, self._core_end, out_counters, out_fired, self._active, en,
+                                m.core_neuron_ptr, m.timing)
         if n_pk >= 2**31:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
         if n_pk > self._pk_cap:
@@ -200,7 +212,8 @@ class Engine:
             else:
                 self._wq = np.zeros(2 * self._wq.shape[0], np.int64)
         C = m.n_cores
-        end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free[:C].max(initial=0)))
+        # the host's column of _syn_free is its last arrival (packets to the host cost no synapse work)
+        end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
         cycles = end + int(m.timing[T["barrier_cycles"]])
         trace = self._make_trace(n_pk, tr) if self.trace else None
         self.t += 1
@@ -244,7 +257,7 @@ def host_inputs(model: CompiledModel, n_steps: int, inputs) -> np.ndarray:
             raise ValueError(f"inputs shape {arr.shape}, want (n_steps, n_host) = ({n_steps}, {n_host})")
         out[:] = arr
         return out
-    names = list(model.meta.get("pop_names", []))
+    names = list(model.meta.get("pop_names", model.meta.get("populations", [])))
     pops, local = model.neuron_pop[h0:], model.neuron_local[h0:]
     for key, arr in inputs.items():
         if isinstance(key, str):
@@ -264,11 +277,13 @@ def host_inputs(model: CompiledModel, n_steps: int, inputs) -> np.ndarray:
     return out
 
 
-def simulate(model: CompiledModel, n_steps: int, inputs=None, record: Iterable[str] = DEFAULT_RECORD) -> SimResult:
+def simulate(model: CompiledModel, n_steps: int, inputs=None, record: Iterable[str] = DEFAULT_RECORD,
+             enable: np.ndarray | None = None) -> SimResult:
     """Run ``n_steps`` timesteps from the model's initial state (spec §4).
 
     ``inputs``: see :func:`host_inputs`.  ``record``: subset of :data:`RECORDABLE`
     (counters and step cycles are always recorded; ``"trace"`` adds a :class:`PacketTrace`).
+    ``enable``: ``uint8[n_steps, N]`` per-step enable mask (default: every neuron every step).
     """
     record = set(record)
     if bad := record - set(RECORDABLE):
@@ -276,6 +291,10 @@ def simulate(model: CompiledModel, n_steps: int, inputs=None, record: Iterable[s
     if n_steps < 0:
         raise ValueError(f"n_steps={n_steps} must be >= 0")
     host = host_inputs(model, n_steps, inputs)
+    if enable is not None:
+        enable = np.ascontiguousarray(enable, np.uint8)
+        if enable.shape != (n_steps, model.n_neurons):
+            raise ValueError(f"enable shape {enable.shape}, want (n_steps, N) = ({n_steps}, {model.n_neurons})")
     eng = Engine(model, trace="trace" in record)
     N, C, NL = model.n_neurons, model.n_cores, model.n_links
     fired = np.zeros((n_steps, N), np.uint8)
@@ -286,7 +305,8 @@ def simulate(model: CompiledModel, n_steps: int, inputs=None, record: Iterable[s
     traces = []
     for s in range(n_steps):
         ps, ls = (s if "payload" in record else 0), (s if "link_busy" in record else 0)
-        step_cycles[s], tr = eng.step_into(fired[s], payload[ps], counters[s], link_busy[ls], host[s])
+        step_cycles[s], tr = eng.step_into(fired[s], payload[ps], counters[s], link_busy[ls], host[s],
+                                           None if enable is None else enable[s])
         if tr is not None:
             traces.append(tr)
     return SimResult(

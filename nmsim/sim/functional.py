@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF
+from nmsim.compile.compiled import MODEL_EGRU, MODEL_GRU, MODEL_INPUT, MODEL_LIF, MODEL_LSTM, MODEL_READOUT
 from nmsim.jit import JIT
 
 
@@ -48,24 +48,107 @@ def _lif_one(state, acc_in, param, i):
     return fired, np.int64(1) if fired else np.int64(0), active
 
 
-@numba.njit(**JIT)
-def update_neurons(out_fired, out_payload, out_active, state, acc_in, param, model, host_payload, host_start):
-    """Update all ``N`` neurons once (spec §1 steps 1-2) and clear ``acc_in``.
+@numba.njit(inline="always", **JIT)
+def _rsr(x, s):
+    """``rshift_round``: ``(x + 2**(s-1)) >> s`` for ``s > 0``, identity for ``s <= 0`` (as the golden)."""
+    if s > 0:
+        return (x + (np.int64(1) << (s - 1))) >> s
+    return x
 
-    Outputs: ``out_fired uint8[N]`` (1 = emits an event), ``out_payload int64[N]``
-    (0 when not fired), ``out_active uint8[N]`` (neuron-unit cost class; 0 for host neurons).
-    ``state int64[N, 4]`` updated in place; ``acc_in int64[N, n_acc]`` read then zeroed;
-    ``param int64[N, 8]``; ``model int8[N]``; ``host_payload int64[N - host_start]``
-    (events given by the host for this step, 0 = none); ``host_start`` = first host neuron.
+
+@numba.njit(inline="always", **JIT)
+def _lut(lut, lut_size, tid, x, frac, fp):
+    """LUT lookup: index ``clip(rshift_round(x, fp - frac) + size/2, 0, size-1)``."""
+    n = lut_size[tid]
+    idx = _rsr(x, fp - frac) + (n >> 1)
+    if idx < 0:
+        idx = 0
+    elif idx > n - 1:
+        idx = n - 1
+    return lut[tid, idx]
+
+
+@numba.njit(inline="always", **JIT)
+def _pre(acc_in, param, i, k):
+    """Bias add + requantization of accumulator ``k``: ``rshift_round((acc + bias) * mult, shift)``."""
+    return _rsr((acc_in[i, k] + param[i, k]) * param[i, 4 + k], param[i, 8 + k])
+
+
+@numba.njit(**JIT)
+def _cell_one(state, acc_in, param, lut, lut_size, i, m):
+    """EGRU / GRU / LSTM update of unit ``i`` (columns: ``nmsim.describe.neuron_models.CELL_PARAMS``);
+    integer-identical to ``nmsim.lm.golden.{egru,gru,lstm}_cell_int``.  Returns ``(fired, payload, active)``."""
+    fc, fy, fp = param[i, 13], param[i, 14], param[i, 15]
+    sf, tf = param[i, 16], param[i, 17]
+    pb, sb = param[i, 18], param[i, 19]
+    ts, tt = param[i, 20], param[i, 21]
+    one = np.int64(32768)
+    lim = np.int64(1) << (sb - 1)
+    mpay = (np.int64(1) << (pb - 1)) - 1
+    c_prev = state[i, 0]
+    if m == MODEL_LSTM:
+        ig = _lut(lut, lut_size, ts, _pre(acc_in, param, i, 0), sf, fp)
+        fg = _lut(lut, lut_size, ts, _pre(acc_in, param, i, 1), sf, fp)
+        og = _lut(lut, lut_size, ts, _pre(acc_in, param, i, 3), sf, fp)
+        g = _lut(lut, lut_size, tt, _pre(acc_in, param, i, 2), tf, fp)
+        g_c = _rsr(g, 15 - fc)
+        c = _rsr(fg * c_prev + ig * g_c, 15)
+        c = min(max(c, -lim), lim - 1)
+        c_fp = (c << (fp - fc)) if fp >= fc else _rsr(c, fc - fp)
+        h = _rsr(og * _lut(lut, lut_size, tt, c_fp, tf, fp), 15)
+        y = min(max(_rsr(h, 15 - fy), -mpay), mpay)
+        state[i, 0] = c
+        return True, y, True  # dense baseline: every unit sends every step (payload may be 0)
+    u = _lut(lut, lut_size, ts, _pre(acc_in, param, i, 0), sf, fp)
+    r = _lut(lut, lut_size, ts, _pre(acc_in, param, i, 1), sf, fp)
+    g = _lut(lut, lut_size, tt, _pre(acc_in, param, i, 2) + _rsr(r * _pre(acc_in, param, i, 3), 15), tf, fp)
+    g_c = _rsr(g, 15 - fc)
+    ct = _rsr(u * c_prev + (one - u) * g_c, 15)
+    ct = min(max(ct, -lim), lim - 1)
+    if m == MODEL_EGRU:
+        theta = param[i, 12]
+        if ct > theta:
+            state[i, 0] = ct - theta
+            return True, min(max(_rsr(ct, fc - fy), np.int64(1)), mpay), True
+        state[i, 0] = ct
+        return False, np.int64(0), True
+    y = min(max(_rsr(ct, fc - fy), -mpay), mpay)  # GRU
+    state[i, 0] = ct
+    return True, y, True  # dense baseline: every unit sends every step (payload may be 0)
+
+
+@numba.njit(**JIT)
+def step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, param, model, lut, lut_size,
+                 host_payload, host_start, enable):
+    """Update every enabled neuron once (spec §1 steps 1-2) and clear ``acc_in``.
+
+    As :func:`update_neurons`, plus: ``acc_out int64[N, n_acc]`` (the buffer read at the next step),
+    ``lut int64[n_tables, size]``, ``lut_size int64[n_tables]``, ``enable uint8[N]``.  A disabled core
+    neuron (``enable[i] == 0``) is not updated: no event, ``active = 0``, its state is kept, and its
+    accumulated input is carried over (moved from ``acc_in`` to ``acc_out``, where this step's new
+    contributions add to it).  Host neurons ignore ``enable``.
     """
     for i in range(host_start):
+        if enable[i] == 0:
+            for k in range(acc_in.shape[1]):
+                acc_out[i, k] += acc_in[i, k]
+            out_fired[i] = 0
+            out_payload[i] = 0
+            out_active[i] = 0
+            continue
         m = model[i]
         if m == MODEL_LIF:
             fired, payload, active = _lif_one(state, acc_in, param, i)
-        else:  # validated by the engine: only MODEL_LIF lives on cores for now
+        elif m == MODEL_EGRU or m == MODEL_GRU or m == MODEL_LSTM:
+            fired, payload, active = _cell_one(state, acc_in, param, lut, lut_size, i, m)
+        elif m == MODEL_READOUT:
+            v = acc_in[i, 0] + param[i, 0]
+            payload = min(max(v, -np.int64(2147483648)), np.int64(2147483647))
+            fired, active = True, True
+        else:  # validated by the engine
             fired, payload, active = False, np.int64(0), False
         out_fired[i] = 1 if fired else 0
-        out_payload[i] = payload
+        out_payload[i] = payload if fired else 0
         out_active[i] = 1 if active else 0
     for i in range(host_start, out_fired.shape[0]):  # MODEL_INPUT: not updated, no cost
         p = host_payload[i - host_start]
@@ -73,6 +156,26 @@ def update_neurons(out_fired, out_payload, out_active, state, acc_in, param, mod
         out_payload[i] = p
         out_active[i] = 0
     acc_in[:, :] = 0
+
+
+@numba.njit(**JIT)
+def update_neurons(out_fired, out_payload, out_active, state, acc_in, param, model, host_payload, host_start):
+    """Update all ``N`` neurons once (spec §1 steps 1-2) and clear ``acc_in`` (every neuron enabled; no LUTs,
+    so for LIF/readout populations; the engine calls :func:`step_neurons`).
+
+    Outputs: ``out_fired uint8[N]`` (1 = emits an event), ``out_payload int64[N]``
+    (0 when not fired), ``out_active uint8[N]`` (neuron-unit cost class; 0 for host neurons).
+    ``state int64[N, 4]`` updated in place; ``acc_in int64[N, n_acc]`` read then zeroed;
+    ``param int64[N, 8 or 24]``; ``model int8[N]``; ``host_payload int64[N - host_start]``
+    (events given by the host for this step, 0 = none); ``host_start`` = first host neuron.
+    """
+    N = out_fired.shape[0]
+    enable = np.ones(N, np.uint8)
+    acc_out = np.zeros_like(acc_in)
+    lut = np.zeros((1, 1), np.int64)
+    lut_size = np.ones(1, np.int64)
+    step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, param, model, lut, lut_size,
+                 host_payload, host_start, enable)
 
 
 @numba.njit(**JIT)
@@ -105,9 +208,27 @@ def accumulate(acc_out, fired_list, n_fired, payload, route_ptr, route_row, row_
         p = payload[g]
         for k in range(route_ptr[g], route_ptr[g + 1]):
             row = route_row[k]
+            if row < 0:  # route to the host: no synapses on the chip
+                continue
             for s in range(row_ptr[row], row_ptr[row + 1]):
                 acc_out[syn_target[s], syn_acc[s]] += np.int64(syn_weight[s]) * p
 
 
+@numba.njit(_nrt=False, **JIT)
+def accumulate_flat(acc_out_flat, fired_list, n_fired, payload, route_ptr, route_row, row_ptr, syn_slot, syn_weight):
+    """:func:`accumulate` on the flattened buffer ``acc_out_flat int64[N * n_acc]`` with the precomputed slot
+    ``syn_slot[s] = syn_target[s] * n_acc + syn_acc[s]`` (int32 or int64): same sums, fewer loads per synapse."""
+    for j in range(n_fired):
+        g = fired_list[j]
+        p = payload[g]
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            row = route_row[k]
+            if row < 0:
+                continue
+            for s in range(row_ptr[row], row_ptr[row + 1]):
+                acc_out_flat[syn_slot[s]] += np.int64(syn_weight[s]) * p
+
+
 #: Neuron models :func:`update_neurons` knows, by id (``nmsim.compile.compiled``).
-SUPPORTED_MODELS = {MODEL_INPUT: "input", MODEL_LIF: "lif"}
+SUPPORTED_MODELS = {MODEL_INPUT: "input", MODEL_LIF: "lif", MODEL_EGRU: "egru", MODEL_GRU: "gru",
+                    MODEL_LSTM: "lstm", MODEL_READOUT: "readout"}

@@ -75,12 +75,13 @@ ERR_EVENT_POOL, ERR_WAIT_HEAP = 1, 2
 
 # ----------------------------------------------------------------- neuron unit
 @numba.njit(**JIT)
-def neuron_phase(out_finish, out_core_end, out_counters, fired, active, core_neuron_ptr, timing):
+def neuron_phase_enabled(out_finish, out_core_end, out_counters, fired, active, enable, core_neuron_ptr, timing):
     """Neuron unit (spec §2.1) and its counters (§3).
 
     ``out_finish int64[N]`` (cycle ``f_i``; 0 for host neurons); ``out_core_end int64[C+1]``
     (``E_c``; 0 for the host); ``out_counters int64[C+1, N_ACTIONS]`` (added to: updates,
-    spikes, one barrier in the host column).  ``fired, active uint8[N]``;
+    spikes, one barrier in the host column).  ``fired, active, enable uint8[N]`` (a disabled core
+    neuron costs nothing and counts nothing: its ``f_i`` is the previous neuron's);
     ``core_neuron_ptr int64[C+2]``; ``timing int64[n_timing]``.
     """
     C = core_neuron_ptr.shape[0] - 2
@@ -88,6 +89,9 @@ def neuron_phase(out_finish, out_core_end, out_counters, fired, active, core_neu
     for c in range(C):
         t = np.int64(0)
         for i in range(core_neuron_ptr[c], core_neuron_ptr[c + 1]):
+            if enable[i] == 0:
+                out_finish[i] = t
+                continue
             if active[i]:
                 t += ta
                 out_counters[c, _A_ACTIVE] += 1
@@ -102,6 +106,13 @@ def neuron_phase(out_finish, out_core_end, out_counters, fired, active, core_neu
         out_counters[C, _A_SPIKE] += fired[i]
     out_core_end[C] = 0
     out_counters[C, _A_BARRIER] += 1
+
+
+@numba.njit(**JIT)
+def neuron_phase(out_finish, out_core_end, out_counters, fired, active, core_neuron_ptr, timing):
+    """:func:`neuron_phase_enabled` with every neuron enabled."""
+    neuron_phase_enabled(out_finish, out_core_end, out_counters, fired, active, np.ones(fired.shape[0], np.uint8),
+                         core_neuron_ptr, timing)
 
 
 # ------------------------------------------------------------------- packets
@@ -146,16 +157,20 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
             rd = core_router[d]
             out_pk[p, PK_F] = f[order[j]]
             out_pk[p, PK_DST] = d
-            out_pk[p, PK_COST] = recv + row_n_reads[row] * read
             out_inj_list[cursor[s]] = p
             cursor[s] += 1
             out_counters[s, _A_IO if s == C else _A_SEND] += 1
             out_counters[s, _A_EW] += flits * hops_x[rs, rd]
             out_counters[s, _A_NS] += flits * hops_y[rs, rd]
-            out_counters[d, _A_DELIV] += 1
-            out_counters[d, _A_RECV] += 1
-            out_counters[d, _A_READ] += row_n_reads[row]
-            out_counters[d, _A_SYNOP] += row_ptr[row + 1] - row_ptr[row]
+            if d == C:  # to the host (row -1): received by the host's I/O port, no synapse work
+                out_pk[p, PK_COST] = 0
+                out_counters[C, _A_IO] += 1
+            else:
+                out_pk[p, PK_COST] = recv + row_n_reads[row] * read
+                out_counters[d, _A_DELIV] += 1
+                out_counters[d, _A_RECV] += 1
+                out_counters[d, _A_READ] += row_n_reads[row]
+                out_counters[d, _A_SYNOP] += row_ptr[row + 1] - row_ptr[row]
             if trace:
                 out_pk_src[p] = g
                 out_pk_route[p] = k
@@ -322,6 +337,11 @@ def run_events(out_link_busy, out_syn_free, out_err,
     while pending > 0 or far_n > 0 or has_next:
         if pending == 0 and not has_next:
             t = ws_far[0] // NL  # idle wheel: jump to the next packet creation
+        elif not has_next:
+            # nothing due before the next non-empty wheel slot or far entry: skip the empty cycles (no dirty
+            # link can appear in them; every event lies within W cycles, so the scan ends)
+            while ws_bucket[t & mask] < 0 and (far_n == 0 or ws_far[0] >= (t + 1) * NL):
+                t += 1
         # phase 1: apply this cycle's events (requests join waiting heaps; links that may grant are marked)
         if has_next:  # TRYs for t made at t - 1 (most of them: slot returns, links with occ <= 1)
             for w in range(nwords):
@@ -479,4 +499,4 @@ def wheel_size(link_lat: np.ndarray, link_step: np.ndarray) -> int:
 
 
 __all__ = ["PK_F", "PK_DST", "PK_COST", "LT_OCC", "LT_LAT", "LT_STEP", "LT_DOWN", "LT_RANK", "neuron_phase",
-           "build_packets", "run_events", "heap_push", "heap_pop", "wheel_size", "ERR_EVENT_POOL", "ERR_WAIT_HEAP"]
+           "neuron_phase_enabled", "build_packets", "run_events", "heap_push", "heap_pop", "wheel_size", "ERR_EVENT_POOL", "ERR_WAIT_HEAP"]

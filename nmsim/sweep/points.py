@@ -10,7 +10,8 @@ Kinds:
 
 ``replay``
     Replays a language model on a simulated chip; implemented by
-    :mod:`nmsim.replay` (not available yet).  See :data:`REPLAY_CONTRACT`.
+    :mod:`nmsim.replay.sweep_point` (``sweep_point``, ``validate_sweep_params``,
+    ``warm``).  See :data:`REPLAY_CONTRACT`.
 ``synthetic``
     A cheap, deterministic stand-in with the same metric names, for tests,
     benchmarks and trying the sweep machinery.  Its numbers are made up from
@@ -170,8 +171,8 @@ def execute_point(config: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- replay
 
 #: Top-level parameters of a replay point (any ``chip.<key>`` is also allowed
-#: and is checked by the chip loader).  Provisional until nmsim.replay lands
-#: and provides ``validate_sweep_params``.
+#: and is checked by the chip loader).  Used only if ``nmsim.replay`` cannot be
+#: imported; ``nmsim.replay.validate_sweep_params`` is the real check.
 REPLAY_PARAMS = {
     "chip": str,  # chip description name (chips/<name>.toml) or path
     "model": str,  # exported model name (workloads/models/<name>)

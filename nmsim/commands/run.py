@@ -1,0 +1,139 @@
+"""``nmsim run``: replay a language model token by token on a simulated chip (``docs/replay.md``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nmsim.errors import NmsimError
+
+
+def _override(text: str) -> tuple[str, object]:
+    key, sep, val = text.partition("=")
+    if not sep or not key.startswith("chip."):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected chip.<table>.<key>=<number>")
+    try:
+        v: object = int(val)
+    except ValueError:
+        try:
+            v = float(val)
+        except ValueError:
+            v = val
+    return key[len("chip."):], v
+
+
+def register(subparsers) -> None:
+    from nmsim.replay.core import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
+                                   DEFAULT_TRACE_STEPS, PLACEMENTS)
+    from nmsim.replay.network import DECODERS
+    from nmsim.replay.schedule import MODES
+
+    p = subparsers.add_parser(
+        "run", help="replay a language model token by token on a simulated chip (bit-exact, with cost)",
+        description="Replay an exported language model token by token on a simulated chip, check every "
+                    "token's outputs bit-exactly against the golden integer reference, and report latency, "
+                    "NoC traffic and energy per token.")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model file (.nmm) (default: {DEFAULT_MODEL})")
+    p.add_argument("--chip", default=DEFAULT_CHIP, help=f"chip preset name or TOML path (default: {DEFAULT_CHIP})")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, help="ptb | wikitext-2 (default: ptb)")
+    p.add_argument("--split", default=DEFAULT_SPLIT, help="train | valid | test (default: test)")
+    p.add_argument("--tokens", default=str(DEFAULT_TOKENS), help=f"N | all (default: {DEFAULT_TOKENS})")
+    p.add_argument("--placement", default="snake", choices=PLACEMENTS, help="placement strategy (default: snake)")
+    p.add_argument("--mode", default="pipelined", choices=MODES, help="timestep schedule (default: pipelined)")
+    p.add_argument("--decoder", default="chip", choices=DECODERS,
+                   help="tied decoder on the chip (readout units) or on the host (default: chip)")
+    p.add_argument("--seed", type=int, default=0, help="placement seed (partition)")
+    p.add_argument("--set", dest="overrides", action="append", type=_override, default=[], metavar="chip.T.K=V",
+                   help="override a chip value, e.g. --set chip.timing.hop_east_west_cycles=41 (repeatable)")
+    p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
+    p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
+    p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nmsim.replay.core import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
+        resolve_model_path
+    from nmsim.replay.outputs import run_info, write_outputs
+
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+
+    if args.trace_steps < 1:
+        raise NmsimError(f"--trace-steps {args.trace_steps}: must be at least 1")
+    cfg = ReplayConfig(model=str(args.model), chip=str(args.chip), dataset=args.dataset, split=args.split,
+                       tokens=args.tokens, placement=args.placement, mode=args.mode, decoder=args.decoder,
+                       seed=args.seed, chip_overrides=dict(args.overrides), trace=args.trace,
+                       trace_steps=args.trace_steps)
+    # everything that can fail on input is checked before the (slow) mapping
+    mf = load_model(resolve_model_path(cfg.model))
+    tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
+    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
+    golden = GoldenModel(mf)
+    mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
+    name = mf.header.get("name") or Path(cfg.model).stem
+    out = Path(args.out) if args.out else Path("runs") / f"{name}-{chip.name}"
+
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tokens), unit="tok", file=sys.stderr, desc=f"{name} on {chip.name}",
+                   dynamic_ncols=True, mininterval=0.5)
+
+    def progress(done, total):
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens)
+    finally:
+        if bar is not None:
+            bar.close()
+    info = run_info(cfg, mapped, command_line(args))
+    write_outputs(out, res, info)
+    print(format_summary(res.summary, out))
+    return 0 if res.summary["bit_exact"] else 1
+
+
+def command_line(args) -> list[str]:
+    """The resolved command line (every option spelled out; deterministic, unlike ``sys.argv``)."""
+    cmd = ["nmsim", "run", "--model", str(args.model), "--chip", str(args.chip), "--dataset", args.dataset,
+           "--split", args.split, "--tokens", str(args.tokens), "--placement", args.placement, "--mode", args.mode,
+           "--decoder", args.decoder, "--seed", str(args.seed)]
+    for k, v in args.overrides:
+        cmd += ["--set", f"chip.{k}={v}"]
+    if args.out:
+        cmd += ["--out", str(args.out)]
+    if args.trace:
+        cmd += ["--trace", "--trace-steps", str(args.trace_steps)]
+    return cmd
+
+
+def format_summary(s: dict, out) -> str:
+    e = s["energy_nj_per_token"]
+    t = s["traffic"]
+    lines = [
+        f"{s['model']} on {s['chip']} ({s['mode']}, {s['placement']} placement, decoder on {s['decoder']}): "
+        f"{s['tokens']} tokens, {s['cores_used']} cores",
+        f"  bit_exact       {str(s['bit_exact']).lower()}"
+        + ("" if s["bit_exact"] else f"  (first mismatch: token {s['first_mismatch']['token']}, "
+                                     f"{s['first_mismatch']['layer']}; {s['mismatched_tokens']} tokens differ)"),
+        f"  perplexity      {s['perplexity']:.3f} ({s['predictions']} predictions; golden reference "
+        f"{s['golden_perplexity']:.3f})",
+        f"  logits_sha256   {s['logits_sha256']}",
+        f"  latency         mean {s['latency_ns']['mean'] / 1e3:.3f} us, p50 {s['latency_ns']['p50'] / 1e3:.3f} us, "
+        f"p99 {s['latency_ns']['p99'] / 1e3:.3f} us per token",
+        f"  throughput      {s['throughput_tokens_per_s']:.1f} tokens/s (simulated)",
+        f"  energy/token    {e['total']:.1f} nJ (synapse {e['synapse']:.1f}, neuron {e['neuron']:.1f}, "
+        f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f})",
+        f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
+        f"max link utilization {t['max_link_utilization']:.3f}",
+        f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
+        + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
+        f"  wall            {s['sim_wall_s']:.2f} s ({s['synaptic_events_per_s']:.3g} synaptic events/s)",
+        f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if (Path(out) / "trace.json").exists() else ""),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""The ``replay`` point kind of ``nmsim sweep`` (``docs/sweeps.md``): one replay -> flat metrics.
+
+Parameters (flat dotted keys): ``chip``, ``model``, ``dataset``, ``tokens`` (required);
+``split`` (``test``), ``offset`` (0: first token of the split), ``mode`` (``pipelined``),
+``placement`` (``snake``), ``decoder`` (``chip``), ``seed`` (0), and any
+``chip.<table>.<key>`` (a chip-description value, applied on top of the chip's
+replay profile and checked by the chip loader).  Pure: no wall-clock metric.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from nmsim.errors import NmsimError, SweepError
+
+PARAMS = {
+    "chip": (str,), "model": (str,), "dataset": (str,), "tokens": (int,), "split": (str,), "offset": (int,),
+    "mode": (str,), "placement": (str,), "decoder": (str,), "seed": (int,),
+}
+REQUIRED = ("chip", "model", "dataset", "tokens")
+DEFAULTS = {"split": "test", "offset": 0, "mode": "pipelined", "placement": "snake", "decoder": "chip", "seed": 0}
+
+
+def _overrides(params: dict) -> dict:
+    return {k[len("chip."):]: v for k, v in params.items() if k.startswith("chip.")}
+
+
+def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Check the keys and types, fill the defaults, and check ``chip.*`` keys with the chip loader."""
+    from nmsim.replay.core import PLACEMENTS
+    from nmsim.replay.network import DECODERS
+    from nmsim.replay.schedule import MODES
+
+    params = dict(params)
+    for key, value in params.items():
+        if key.startswith("chip."):
+            continue
+        if key not in PARAMS:
+            allowed = ", ".join(list(PARAMS) + ["chip.<table>.<key> of the chip description"])
+            raise SweepError(f"unknown parameter '{key}' for point kind 'replay' (allowed: {allowed})")
+        if not isinstance(value, PARAMS[key]) or isinstance(value, bool):
+            raise SweepError(f"parameter '{key}' of point kind 'replay' must be "
+                             f"{PARAMS[key][0].__name__}, got {value!r}")
+    missing = [k for k in REQUIRED if k not in params]
+    if missing:
+        raise SweepError(f"point kind 'replay' needs parameter(s) {', '.join(missing)}")
+    for k, v in DEFAULTS.items():
+        params.setdefault(k, v)
+    if params["tokens"] <= 0:
+        raise SweepError("parameter 'tokens' must be positive")
+    if params["offset"] < 0:
+        raise SweepError("parameter 'offset' must be >= 0")
+    for key, choices in (("mode", MODES), ("placement", PLACEMENTS), ("decoder", DECODERS)):
+        if params[key] not in choices:
+            raise SweepError(f"parameter '{key}' = {params[key]!r}; choices: {', '.join(choices)}")
+    from nmsim.lm.data import SPLITS, canonical_name
+
+    try:
+        canonical_name(params["dataset"])
+    except NmsimError as exc:
+        raise SweepError(f"parameter 'dataset': {exc}") from None
+    if params["split"] not in SPLITS:
+        raise SweepError(f"parameter 'split' = {params['split']!r}; choices: {', '.join(SPLITS)}")
+    ov = _overrides(params)
+    try:
+        _chip(params["chip"], tuple(sorted(ov.items())))
+    except NmsimError as exc:
+        raise SweepError(f"chip parameters: {exc}") from None
+    return dict(sorted(params.items()))
+
+
+@lru_cache(maxsize=8)
+def _chip(chip: str, ov: tuple):
+    from nmsim.replay.core import load_replay_chip
+
+    return load_replay_chip(chip, dict(ov))
+
+
+@lru_cache(maxsize=2)
+def _golden(model: str):
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+    from nmsim.replay.core import resolve_model_path
+
+    return GoldenModel(load_model(resolve_model_path(model)))
+
+
+@lru_cache(maxsize=2)
+def _mapped(model: str, chip: str, ov: tuple, placement: str, decoder: str, seed: int):
+    from nmsim.replay.core import build_replay
+
+    return build_replay(_golden(model), _chip(chip, ov), placement, decoder, seed)
+
+
+def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
+    """Replay ``params["tokens"]`` tokens from ``offset`` and return summary metrics (no wall clock)."""
+    import copy
+
+    from nmsim.replay.core import ReplayConfig, load_tokens, replay
+
+    p = validate_sweep_params(params)
+    ov = tuple(sorted(_overrides(p).items()))
+    golden = _golden(p["model"])
+    mapped = _mapped(p["model"], p["chip"], ov, p["placement"], p["decoder"], p["seed"])
+    mapped = copy.copy(mapped)
+    mapped.model = copy.deepcopy(mapped.model)  # the engine never writes the model; a copy keeps points independent
+    ids, _ = load_tokens(golden.mf, p["dataset"], p["split"], p["offset"] + p["tokens"])
+    toks = ids[p["offset"]:]
+    cfg = ReplayConfig(model=p["model"], chip=p["chip"], dataset=p["dataset"], split=p["split"],
+                       tokens=p["tokens"], placement=p["placement"], mode=p["mode"], decoder=p["decoder"],
+                       seed=p["seed"], chip_overrides=dict(ov))
+    s = replay(cfg, mapped=mapped, tokens=toks).summary
+    e = s["energy_nj_per_token"]
+    out: dict[str, float | int | str] = {
+        "energy_per_token_nj": e["total"],
+        "latency_per_token_us": s["latency_ns"]["mean"] / 1e3,
+        "latency_p50_us": s["latency_ns"]["p50"] / 1e3,
+        "latency_p99_us": s["latency_ns"]["p99"] / 1e3,
+        "throughput_tokens_per_s": s["throughput_tokens_per_s"],
+        "perplexity": s["perplexity"],
+        "synaptic_ops_per_token": s["synaptic_ops_per_token"],
+        "events_per_token": s["events_per_token"],
+        "packets_per_token": s["traffic"]["packets_per_token"],
+        "flits_total": s["traffic"]["flits"],
+        "hops_total": s["traffic"]["hops"],
+        "max_link_utilization": s["traffic"]["max_link_utilization"],
+        "cores_used": s["cores_used"],
+        "bit_exact": int(s["bit_exact"]),
+        "logits_sha256": s["logits_sha256"],
+        "static_energy_fraction": e["static"] / e["total"] if e["total"] else 0.0,
+    }
+    for k, v in e.items():
+        if k != "total":
+            out[f"energy_{k}_nj"] = v
+    for k, v in s["activity"].items():
+        out[f"activity_{k}"] = v
+    return out
+
+
+def warm() -> None:
+    """Compile the engine's Numba kernels on a tiny synthetic replay."""
+    import numpy as np
+
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import dumps, loads
+    from nmsim.replay.core import ReplayConfig, build_replay, replay
+    from nmsim.replay.synth import synthetic_model
+
+    h, a = synthetic_model(vocab=6, emb=3, hidden=(3, 3), seed=0)
+    g = GoldenModel(loads(dumps(h, a)))
+    chip = _chip("test-2x2", ())
+    m = build_replay(g, chip)
+    replay(ReplayConfig(chip="test-2x2"), mapped=m, tokens=np.array([1, 2, 3]))
