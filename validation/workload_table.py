@@ -56,10 +56,13 @@ def weight_density(mf) -> float:
 
 
 def expected_stack_ops(mf, activity) -> float:
-    """Reference section 6: sum_l G n_l (d_W alpha_{l-1} n_{l-1} + d_R alpha_l n_l), alpha_0 = 1."""
+    """Reference section 6: sum_l G n_l (d_W alpha_{l-1} n_{l-1} + d_R alpha_l n_l).
+
+    alpha_0 (layer-1 input) = nonzero fraction of the integer embedding (1 for a dense one).
+    """
     sizes = [mf.arch["emb"]] + list(mf.arch["hidden"])
     G = mf.arch["gates"]
-    alphas = [1.0] + list(activity)
+    alphas = [1.0 - mf.sparsity.get("embedding", 0.0)] + list(activity)
     tot = 0.0
     for i in range(len(sizes) - 1):
         dW = len(mf.arrays[f"l{i}.W.data"]) / (G * sizes[i + 1] * sizes[i])
@@ -163,7 +166,7 @@ def main(argv=None) -> int:
              "than the recorded float figure (not comparable).\n")
     L.append("Recurrent stack only (W and R of all layers, decoder excluded): measured synaptic "
              "ops vs the reference's expectation Σ_l G·n_l·(d_W·α_{l-1}·n_{l-1} + d_R·α_l·n_l) "
-             "with α_0 = 1 (layer-1 input is the dense embedding row), and the reduction "
+             "with α_0 = nonzero fraction of the integer embedding (layer-1 input is the token's embedding row; ≈1 unless the embedding is pruned), and the reduction "
              "against the dense stack count.\n")
     L.append("| model | stack ops / token | expected | dense stack ops | stack reduction | 1/(α·d) | decoder ops / token (dense V·E) |")
     L.append("|---|---:|---:|---:|---:|---:|---:|")
