@@ -28,7 +28,7 @@ from nmsim.lm.modelfile import load_model
 from nmsim.paths import models_dir, project_root
 from nmsim.replay.core import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay
 
-MODELS = ["ptb-egru-small-s0", "ptb-egru-small-s80", "ptb-egru-small-s90", "ptb-lstm-small-s0", "ptb-lstm-small-s80"]
+MODELS = ["ptb-egru-small-s0", "ptb-egru-small-s50", "ptb-egru-small-s80", "ptb-egru-small-s90", "ptb-egru-small-s95", "ptb-lstm-small-s0", "ptb-lstm-small-s80"]
 
 
 def predicted_ops(golden, tokens, activity: list[float]) -> tuple[float, float]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from nmsim.lm.modelfile import load_model  # noqa: E402
 from nmsim.paths import models_dir  # noqa: E402
 
-ORDER = ["ptb-egru-small-s0", "ptb-egru-small-s80", "ptb-egru-small-s90", "ptb-egru-small-s80-emb",
+ORDER = ["ptb-egru-small-s0", "ptb-egru-small-s50", "ptb-egru-small-s80", "ptb-egru-small-s90", "ptb-egru-small-s95", "ptb-egru-small-s80-emb",
          "ptb-lstm-small-s0",
          "ptb-lstm-small-s80", "wt2-egru-small-s80", "ptb-egru-tiny"]
 

@@ -18,7 +18,7 @@ nmsim lm export $CK/ptb-egru-tiny.pt $M/ptb-egru-tiny.nmm
 # dense small PTB EGRU (schedule for 6 epochs, stopped after 4 for time), then gradual magnitude pruning to 80% and 90%
 nmsim lm train --dataset ptb --kind egru --preset small --epochs 6 --stop-after 4 --seed 1234 --unigram-bias \
   $EGRU_SET --out $CK/ptb-egru-small-s0.pt
-for s in 80 90; do
+for s in 50 80 90 95; do
   nmsim lm prune $CK/ptb-egru-small-s0.pt --target 0.$s --epochs 1 --lr 1e-3 \
     --prune-end-frac 0.6 --prune-freq 10 --seed 1234 --out $CK/ptb-egru-small-s$s.pt
 done
@@ -39,7 +39,7 @@ nmsim lm train --dataset wikitext-2 --kind egru --preset small --epochs 1 --max-
   --prune-target 0.8 --prune-start-frac 0.3 --prune-end-frac 0.7 --prune-freq 10 \
   --valid-tokens 50000 --out $CK/wt2-egru-small-s80.pt
 
-for n in ptb-egru-small-s0 ptb-egru-small-s80 ptb-egru-small-s90 ptb-egru-small-s80-emb ptb-lstm-small-s0 ptb-lstm-small-s80; do
+for n in ptb-egru-small-s0 ptb-egru-small-s50 ptb-egru-small-s80 ptb-egru-small-s90 ptb-egru-small-s95 ptb-egru-small-s80-emb ptb-lstm-small-s0 ptb-lstm-small-s80; do
   nmsim lm export $CK/$n.pt $M/$n.nmm
 done
 nmsim lm export $CK/wt2-egru-small-s80.pt $M/wt2-egru-small-s80.nmm --test-tokens 50000
