@@ -96,6 +96,8 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     export_csv(STORE, OUT / "results.csv")
     write_report(STORE, OUT)
+    rep = OUT / "report.md"  # keep the committed report free of this checkout's absolute path
+    rep.write_text(rep.read_text().replace(f"{ROOT}/", ""))
     rows = list(csv.DictReader(open(OUT / "results.csv")))
     facts = {r["model"]: model_facts(r["model"]) for r in rows}
     lines = [

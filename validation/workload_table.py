@@ -36,7 +36,8 @@ ORDER = ["ptb-egru-small-s0", "ptb-egru-small-s50", "ptb-egru-small-s80", "ptb-e
 
 
 def run_eval(path: Path, tokens: int | None) -> dict:
-    cmd = [sys.executable, "-m", "nmsim", "lm", "eval", str(path), "--json"]
+    rel = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+    cmd = [sys.executable, "-m", "nmsim", "lm", "eval", str(rel), "--json"]
     if tokens:
         cmd += ["--tokens", str(tokens)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
