@@ -3,16 +3,13 @@
 About 64k neurons, fan-out 128 (uniform random targets), about 10 % of the
 neurons firing per step, placed in index order on an 8x4 mesh with 4 cores
 per router and up to 1024 neurons per core.  The ``CompiledModel`` is built
-directly (the TOML/compile stage is not used).  Loihi timing (Davies et al.
-2018, Table 2, via ``/work/shared/reference/hardware.md``) at a 10 GHz virtual
-clock: hop E-W 41 / N-S 65 cycles, synaptic op 35 (one synapse per read),
-neuron update 84 active / 53 idle, spike within a tile 21 (local delivery).
-Not in Table 2, taken from SANA-FE's fitted ``loihi.yaml``: axon out 5.1 ns
-(``spike_send_cycles`` 51, also the host I/O port), axon in 16 ns
-(``packet_receive_cycles`` 160); barrier 465 ns for 32 tiles (4650 cycles).
-Router buffers hold 4 packets (an assumption; ``--buffer-depth``).  A packet holds
+directly (random connectivity at this size is faster to lay out by hand than
+through the mapper), with every timing value taken from the Loihi preset
+``chips/loihi.toml`` (Davies et al. 2018 Table 2 at a 10 GHz virtual clock;
+see the file for the source of each number), including its 8-packet router
+buffers (an assumption; ``--buffer-depth`` overrides it).  A packet holds
 its slot from its grant until its next grant, at least one hop latency (41/65
-cycles), so 4 slots carry at most 4 packets per ~42 cycles per link: with this
+cycles), so D slots carry at most D packets per ~42 cycles per link: with this
 traffic the mesh saturates and stalls back to the send units.
 
 Dynamics: every neuron has a bias of ``threshold / 10`` and no leak, and a
@@ -38,12 +35,14 @@ import numpy as np
 from nmsim.compile.compiled import MODEL_LIF, TIMING_FIELDS, CompiledModel
 from nmsim.sim import Engine
 
-LOIHI_TIMING = {
-    "neuron_update_active_cycles": 84, "neuron_update_idle_cycles": 53, "spike_send_cycles": 51,
-    "io_packet_cycles": 51, "hop_east_west_cycles": 41, "hop_north_south_cycles": 65,
-    "local_delivery_cycles": 21, "packet_receive_cycles": 160, "synapse_read_cycles": 35,
-    "synapses_per_read": 1, "flits_per_packet": 1, "router_buffer_packets": 4, "barrier_cycles": 4650,
-}
+def loihi_timing() -> dict:
+    """Every ``TIMING_FIELDS`` value of the Loihi preset (``chips/loihi.toml``), in cycles of its 10 GHz clock."""
+    from nmsim.describe.chip import load_chip
+
+    return dict(load_chip("loihi").timing_cycles())
+
+
+LOIHI_TIMING = loihi_timing()
 
 
 def random_lif_model(n: int, fan_out: int, per_core: int, *, width=8, height=4, cores_per_router=4, seed=0) -> CompiledModel:
