@@ -182,9 +182,11 @@ class CompiledModel:
             rr = self.route_row[~to_host]
             assert ((0 <= rr) & (rr < n_rows)).all(), "route_row out of range"
             assert (self.row_core[rr] == self.route_core[~to_host]).all(), "row not at its destination core"
-            for g in range(N):  # destination cores strictly ascending per source
-                a, b = self.route_ptr[g], self.route_ptr[g + 1]
-                assert (np.diff(self.route_core[a:b]) > 0).all(), f"routes of neuron {g} not ascending"
+            # destination cores strictly ascending per source neuron
+            src = np.repeat(np.arange(N), np.diff(self.route_ptr))
+            same = src[1:] == src[:-1]
+            bad = np.flatnonzero(same & (np.diff(self.route_core.astype(np.int64)) <= 0))
+            assert bad.size == 0, f"routes of neuron {src[bad[0]] if bad.size else -1} not ascending"
         if nnz:
             assert ((0 <= self.syn_acc) & (self.syn_acc < self.n_accumulators)).all(), "syn_acc out of range"
             tcore = np.searchsorted(self.core_neuron_ptr, self.syn_target, side="right") - 1

@@ -117,6 +117,81 @@ def neuron_phase(out_finish, out_core_end, out_counters, fired, active, core_neu
 
 # ------------------------------------------------------------------- packets
 @numba.njit(**JIT)
+def _stable_argsort_runs(f):
+    """``np.argsort(f, kind="mergesort")`` (stable) by a k-way merge of the maximal non-decreasing runs of ``f``.
+
+    ``f`` is a few sorted runs (each core's finish cycles rise with the neuron index), so this is
+    ``O(n log runs)`` instead of a full merge sort.  Ties between runs go to the earlier run, and within a
+    run positions keep their order: exactly the stable order."""
+    n = f.shape[0]
+    order = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return order
+    n_runs = 1
+    for j in range(1, n):
+        if f[j] < f[j - 1]:
+            n_runs += 1
+    if n_runs == 1:
+        for j in range(n):
+            order[j] = j
+        return order
+    head = np.empty(n_runs, dtype=np.int64)  # next position of each run
+    end = np.empty(n_runs, dtype=np.int64)
+    r = 0
+    head[0] = 0
+    for j in range(1, n):
+        if f[j] < f[j - 1]:
+            end[r] = j
+            r += 1
+            head[r] = j
+    end[r] = n
+    # min-heap of runs keyed by (f at the run's head, run id): ``hr`` run ids, ``hk`` their cached keys
+    hr = np.empty(n_runs, dtype=np.int64)
+    hk = np.empty(n_runs, dtype=np.int64)
+    m = 0
+    for v in range(n_runs):  # sift-up insertion (n_runs is small)
+        fv = f[head[v]]
+        i = m
+        while i > 0:
+            par = (i - 1) >> 1
+            if hk[par] < fv or (hk[par] == fv and hr[par] < v):
+                break
+            hr[i] = hr[par]
+            hk[i] = hk[par]
+            i = par
+        hr[i] = v
+        hk[i] = fv
+        m += 1
+    for j in range(n):
+        v = hr[0]
+        order[j] = head[v]
+        head[v] += 1
+        if head[v] == end[v]:  # run exhausted: sift the last heap entry down from the root
+            m -= 1
+            if m == 0:
+                break
+            v = hr[m]
+            fv = hk[m]
+        else:
+            fv = f[head[v]]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= m:
+                break
+            if c + 1 < m and (hk[c + 1] < hk[c] or (hk[c + 1] == hk[c] and hr[c + 1] < hr[c])):
+                c += 1
+            if fv < hk[c] or (fv == hk[c] and v < hr[c]):
+                break
+            hr[i] = hr[c]
+            hk[i] = hk[c]
+            i = c
+        hr[i] = v
+        hk[i] = fv
+    return order
+
+
+@numba.njit(**JIT)
 def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, out_pk_route, out_tr_ptr,
                   fired_list, n_fired, finish, neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads,
                   core_router, hops_x, hops_y, timing, trace):
@@ -144,7 +219,7 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
     for c in range(C + 1):
         out_inj_ptr[c + 1] += out_inj_ptr[c]
     cursor = out_inj_ptr[:-1].copy()
-    order = np.argsort(f, kind="mergesort")
+    order = _stable_argsort_runs(f)
     p = 0
     if trace:
         out_tr_ptr[0] = 0
@@ -181,36 +256,43 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
 # --------------------------------------------------------- small array heaps
 @numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
 def heap_push(h, base, n, v):
-    """Push ``v`` on the min-heap ``h[base:base+n]`` (int64); returns the new size ``n+1``."""
+    """Push ``v`` on the min-heap ``h[base:base+n]`` (int64); returns the new size ``n+1``.
+
+    Indices are cast to unsigned (all are >= 0): no negative-index wraparound code in the hot loop."""
     i = n
     while i > 0:
         parent = (i - 1) >> 1
-        if h[base + parent] <= v:
+        hp = h[np.uint64(base + parent)]
+        if hp <= v:
             break
-        h[base + i] = h[base + parent]
+        h[np.uint64(base + i)] = hp
         i = parent
-    h[base + i] = v
+    h[np.uint64(base + i)] = v
     return n + 1
 
 
 @numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
 def heap_pop(h, base, n):
     """Remove and return the minimum of the min-heap ``h[base:base+n]`` (``n >= 1``); the caller decrements ``n``."""
-    top = h[base]
+    top = h[np.uint64(base)]
     n -= 1
-    v = h[base + n]
+    v = h[np.uint64(base + n)]
     i = 0
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and h[base + c + 1] < h[base + c]:
-            c += 1
-        if v <= h[base + c]:
+        hc = h[np.uint64(base + c)]
+        if c + 1 < n:
+            hc1 = h[np.uint64(base + c + 1)]
+            if hc1 < hc:
+                c += 1
+                hc = hc1
+        if v <= hc:
             break
-        h[base + i] = h[base + c]
+        h[np.uint64(base + i)] = hc
         i = c
-    h[base + i] = v
+    h[np.uint64(base + i)] = v
     return top
 
 
@@ -223,11 +305,12 @@ def _wheel_push(bucket, ev_next, ev_link, ev_pk, free_head, slot, link, pk):
     e = free_head
     if e < 0:  # keep an earlier error code (-2 pool exhausted, -3 waiting heap full)
         return -2 if e == -1 else e
-    nxt = ev_next[e]
-    ev_link[e] = link
-    ev_pk[e] = pk
-    ev_next[e] = bucket[slot]
-    bucket[slot] = e
+    ue, us = np.uint64(e), np.uint64(slot)  # indices >= 0: unsigned, no wraparound code
+    nxt = ev_next[ue]
+    ev_link[ue] = link
+    ev_pk[ue] = pk
+    ev_next[ue] = bucket[us]
+    bucket[us] = e
     return nxt
 
 
@@ -242,7 +325,7 @@ for _i in range(64):
 @numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
 def _mark(bits, rank):
     """Set bit ``rank`` of the dirty-link bitmap ``bits uint64[ceil(n_links/64)]``."""
-    bits[rank >> 6] |= _U1 << np.uint64(rank & 63)
+    bits[np.uint64(rank >> 6)] |= _U1 << np.uint64(rank & 63)
 
 
 @numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
@@ -252,16 +335,16 @@ def _request(ws_wq, ws_link, ws_dbits, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_
     ``L`` is marked dirty only if it could grant at ``t``; if busy, a TRY at its free cycle is ensured (a full
     buffer needs nothing: the slot's return re-dirties ``L``).  Returns the free-list head (-2: pool
     exhausted, -3: waiting heap full) and the number of events put in the wheel (0 or 1)."""
-    n = ws_link[L, WL_WQN]
+    n = ws_link[np.uint64(L), WL_WQN]
     if n >= cap:
         return (free_head if free_head < -1 else -3), 0
-    ws_link[L, WL_WQN] = heap_push(ws_wq, L * cap, n, q)
-    if t < ws_link[L, WL_NEXT]:
-        if ws_link[L, WL_TRY] != ws_link[L, WL_NEXT]:
-            ws_link[L, WL_TRY] = ws_link[L, WL_NEXT]
-            return _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, ws_link[L, WL_NEXT] & mask, L, -1), 1
-    elif L >= ej0 or ws_link[L, WL_BUF] < depth:
-        _mark(ws_dbits, link_tab[L, LT_RANK])
+    ws_link[np.uint64(L), WL_WQN] = heap_push(ws_wq, L * cap, n, q)
+    if t < ws_link[np.uint64(L), WL_NEXT]:
+        if ws_link[np.uint64(L), WL_TRY] != ws_link[np.uint64(L), WL_NEXT]:
+            ws_link[np.uint64(L), WL_TRY] = ws_link[np.uint64(L), WL_NEXT]
+            return _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, ws_link[np.uint64(L), WL_NEXT] & mask, L, -1), 1
+    elif L >= ej0 or ws_link[np.uint64(L), WL_BUF] < depth:
+        _mark(ws_dbits, link_tab[np.uint64(L), LT_RANK])
     return free_head, 0
 
 
@@ -297,10 +380,10 @@ def run_events(out_link_busy, out_syn_free, out_err,
     mask = W - 1
     out_err[0] = 0
     for L in range(NL):
-        ws_link[L, WL_NEXT] = 0
-        ws_link[L, WL_TRY] = -1
-        ws_link[L, WL_BUF] = 0
-        ws_link[L, WL_WQN] = 0
+        ws_link[np.uint64(L), WL_NEXT] = 0
+        ws_link[np.uint64(L), WL_TRY] = -1
+        ws_link[np.uint64(L), WL_BUF] = 0
+        ws_link[np.uint64(L), WL_WQN] = 0
         out_link_busy[L] = 0
     ws_dbits[:] = 0
     ws_dnext[:] = 0
@@ -340,25 +423,25 @@ def run_events(out_link_busy, out_syn_free, out_err,
         elif not has_next:
             # nothing due before the next non-empty wheel slot or far entry: skip the empty cycles (no dirty
             # link can appear in them; every event lies within W cycles, so the scan ends)
-            while ws_bucket[t & mask] < 0 and (far_n == 0 or ws_far[0] >= (t + 1) * NL):
+            while ws_bucket[np.uint64(t & mask)] < 0 and (far_n == 0 or ws_far[0] >= (t + 1) * NL):
                 t += 1
         # phase 1: apply this cycle's events (requests join waiting heaps; links that may grant are marked)
         if has_next:  # TRYs for t made at t - 1 (most of them: slot returns, links with occ <= 1)
             for w in range(nwords):
-                ws_dbits[w] |= ws_dnext[w]
-                ws_dnext[w] = _U0
+                ws_dbits[np.uint64(w)] |= ws_dnext[np.uint64(w)]
+                ws_dnext[np.uint64(w)] = _U0
             has_next = False
         slot = t & mask
-        e = ws_bucket[slot]
-        ws_bucket[slot] = -1
+        e = ws_bucket[np.uint64(slot)]
+        ws_bucket[np.uint64(slot)] = -1
         while e >= 0:
-            nxt, L, p = ws_ev_next[e], ws_ev_link[e], ws_ev_pk[e]
-            ws_ev_next[e] = free_head
+            nxt, L, p = ws_ev_next[np.uint64(e)], ws_ev_link[np.uint64(e)], ws_ev_pk[np.uint64(e)]
+            ws_ev_next[np.uint64(e)] = free_head
             free_head = e
             pending -= 1
             e = nxt
             if p < 0:
-                _mark(ws_dbits, link_tab[L, LT_RANK])
+                _mark(ws_dbits, link_tab[np.uint64(L), LT_RANK])
                 continue
             free_head, pushed = _request(ws_wq, ws_link, ws_dbits, ws_bucket,
                                          ws_ev_next, ws_ev_link, ws_ev_pk, free_head, t, L, p, cap, mask, depth, ej0,
@@ -369,32 +452,32 @@ def run_events(out_link_busy, out_syn_free, out_err,
         while far_n > 0 and ws_far[0] < (t + 1) * NL:  # far keys are time * NL + link, time >= t
             L = heap_pop(ws_far, 0, far_n) % NL
             far_n -= 1
-            _mark(ws_dbits, link_tab[L, LT_RANK])
+            _mark(ws_dbits, link_tab[np.uint64(L), LT_RANK])
         # phase 2: each dirty link grants at most one packet, in topological rank order
         c = 0
         for w in range(nwords):
-            while ws_dbits[w] != _U0 and free_head >= -1:
-                bits = ws_dbits[w]
+            while ws_dbits[np.uint64(w)] != _U0 and free_head >= -1:
+                bits = ws_dbits[np.uint64(w)]
                 low = bits & (_U0 - bits)
-                ws_dbits[w] = bits ^ low
-                L = rank_link[w * 64 + _CTZ[(low * _DEBRUIJN) >> _U58]]
+                ws_dbits[np.uint64(w)] = bits ^ low
+                L = rank_link[np.uint64(w * 64 + _CTZ[(low * _DEBRUIJN) >> _U58])]
                 inj = inj0 <= L < ej0
                 if inj:
                     c = L - inj0
-                    h = ws_inj_head[c]
-                    if h >= inj_ptr[c + 1]:
+                    h = ws_inj_head[np.uint64(c)]
+                    if h >= inj_ptr[np.uint64(c + 1)]:
                         continue
-                    p = inj_list[h]
-                    d = pk[p, PK_DST]
+                    p = inj_list[np.uint64(h)]
+                    d = pk[np.uint64(p), PK_DST]
                     b = -1
-                    if ws_link[L, WL_BUF] >= depth:
+                    if ws_link[np.uint64(L), WL_BUF] >= depth:
                         continue  # the slot's return re-dirties L
-                    x = max(ws_link[L, WL_NEXT], pk[p, PK_F])
+                    x = max(ws_link[np.uint64(L), WL_NEXT], pk[np.uint64(p), PK_F])
                     if x > t:  # busy or not yet created: make sure L is tried again at x
-                        if ws_link[L, WL_TRY] != x:
-                            ws_link[L, WL_TRY] = x
+                        if ws_link[np.uint64(L), WL_TRY] != x:
+                            ws_link[np.uint64(L), WL_TRY] = x
                             if x == t + 1:
-                                _mark(ws_dnext, link_tab[L, LT_RANK])
+                                _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
                                 has_next = True
                             elif x - t < W:
                                 free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, x & mask, L, -1)
@@ -402,53 +485,53 @@ def run_events(out_link_busy, out_syn_free, out_err,
                             else:
                                 far_n = heap_push(ws_far, 0, far_n, x * NL + L)
                         continue
-                    ws_inj_head[c] = h + 1
+                    ws_inj_head[np.uint64(c)] = h + 1
                 else:
-                    nw = ws_link[L, WL_WQN]
+                    nw = ws_link[np.uint64(L), WL_WQN]
                     if nw == 0:
                         continue
-                    if t < ws_link[L, WL_NEXT]:
-                        if ws_link[L, WL_TRY] != ws_link[L, WL_NEXT]:
-                            ws_link[L, WL_TRY] = ws_link[L, WL_NEXT]
-                            if ws_link[L, WL_NEXT] == t + 1:
-                                _mark(ws_dnext, link_tab[L, LT_RANK])
+                    if t < ws_link[np.uint64(L), WL_NEXT]:
+                        if ws_link[np.uint64(L), WL_TRY] != ws_link[np.uint64(L), WL_NEXT]:
+                            ws_link[np.uint64(L), WL_TRY] = ws_link[np.uint64(L), WL_NEXT]
+                            if ws_link[np.uint64(L), WL_NEXT] == t + 1:
+                                _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
                                 has_next = True
                             else:
                                 free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head,
-                                                        ws_link[L, WL_NEXT] & mask, L, -1)
+                                                        ws_link[np.uint64(L), WL_NEXT] & mask, L, -1)
                                 pending += 1
                         continue
-                    if L < inj0 and ws_link[L, WL_BUF] >= depth:
+                    if L < inj0 and ws_link[np.uint64(L), WL_BUF] >= depth:
                         continue
                     q = heap_pop(ws_wq, L * cap, nw)
-                    ws_link[L, WL_WQN] = nw - 1
+                    ws_link[np.uint64(L), WL_WQN] = nw - 1
                     p, d, b = q >> 32, (q >> 16) & 0xFFFF, (q & 0xFFFF) - 1
                 # grant packet p on link L at cycle t
-                ws_link[L, WL_NEXT] = t + link_tab[L, LT_STEP]
-                out_link_busy[L] += link_tab[L, LT_OCC]
+                ws_link[np.uint64(L), WL_NEXT] = t + link_tab[np.uint64(L), LT_STEP]
+                out_link_busy[np.uint64(L)] += link_tab[np.uint64(L), LT_OCC]
                 if b >= 0:  # leaves the buffer it sat in; the slot is usable again from t + 1
-                    if ws_link[b, WL_BUF] == depth:
-                        _mark(ws_dnext, link_tab[b, LT_RANK])
+                    if ws_link[np.uint64(b), WL_BUF] == depth:
+                        _mark(ws_dnext, link_tab[np.uint64(b), LT_RANK])
                         has_next = True
-                    ws_link[b, WL_BUF] -= 1
+                    ws_link[np.uint64(b), WL_BUF] -= 1
                 if trace:
                     i = tr_ptr[p] + ws_hop[p]
                     tr_grant[i] = t
                     tr_link[i] = L
                     ws_hop[p] += 1
-                lat = link_tab[L, LT_LAT]
+                lat = link_tab[np.uint64(L), LT_LAT]
                 if L >= ej0:  # ejection: arrival at the synapse unit, served online (see module doc)
                     a = t + lat
-                    start = max(a, out_syn_free[d])
-                    out_syn_free[d] = start + pk[p, PK_COST]
+                    start = max(a, out_syn_free[np.uint64(d)])
+                    out_syn_free[np.uint64(d)] = start + pk[np.uint64(p), PK_COST]
                     if trace:
                         tr_arrival[p] = a
                         tr_syn_start[p] = start
-                        tr_syn_end[p] = out_syn_free[d]
+                        tr_syn_end[p] = out_syn_free[np.uint64(d)]
                 else:
-                    ws_link[L, WL_BUF] += 1
-                    r, rd = link_tab[L, LT_DOWN], core_router[d]
-                    L2 = next_link[r, rd] if r != rd else ej0 + d
+                    ws_link[np.uint64(L), WL_BUF] += 1
+                    r, rd = link_tab[np.uint64(L), LT_DOWN], core_router[np.uint64(d)]
+                    L2 = next_link[np.uint64(r), np.uint64(rd)] if r != rd else ej0 + d
                     q = (p << 32) | (d << 16) | (L + 1)
                     if lat == 0:  # request visible in this same cycle; L2 ranks after L
                         free_head, pushed = _request(ws_wq, ws_link, ws_dbits, ws_bucket, ws_ev_next, ws_ev_link,
@@ -459,29 +542,29 @@ def run_events(out_link_busy, out_syn_free, out_err,
                         free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, (t + lat) & mask, L2, q)
                         pending += 1
                 # follow-up: when can L grant again?  (a full buffer needs nothing: its slot's return re-dirties L)
-                if L < ej0 and ws_link[L, WL_BUF] >= depth:
+                if L < ej0 and ws_link[np.uint64(L), WL_BUF] >= depth:
                     pass
                 elif inj:
-                    h = ws_inj_head[c]
-                    if h < inj_ptr[c + 1]:
-                        x = max(ws_link[L, WL_NEXT], pk[inj_list[h], PK_F])
-                        ws_link[L, WL_TRY] = x
+                    h = ws_inj_head[np.uint64(c)]
+                    if h < inj_ptr[np.uint64(c + 1)]:
+                        x = max(ws_link[np.uint64(L), WL_NEXT], pk[np.uint64(inj_list[np.uint64(h)]), PK_F])
+                        ws_link[np.uint64(L), WL_TRY] = x
                         if x == t + 1:
-                            _mark(ws_dnext, link_tab[L, LT_RANK])
+                            _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
                             has_next = True
                         elif x - t < W:
                             free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, x & mask, L, -1)
                             pending += 1
                         else:
                             far_n = heap_push(ws_far, 0, far_n, x * NL + L)
-                elif ws_link[L, WL_WQN] > 0:
-                    ws_link[L, WL_TRY] = ws_link[L, WL_NEXT]
-                    if ws_link[L, WL_NEXT] == t + 1:
-                        _mark(ws_dnext, link_tab[L, LT_RANK])
+                elif ws_link[np.uint64(L), WL_WQN] > 0:
+                    ws_link[np.uint64(L), WL_TRY] = ws_link[np.uint64(L), WL_NEXT]
+                    if ws_link[np.uint64(L), WL_NEXT] == t + 1:
+                        _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
                         has_next = True
                     else:
                         free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head,
-                                                ws_link[L, WL_NEXT] & mask, L, -1)
+                                                ws_link[np.uint64(L), WL_NEXT] & mask, L, -1)
                         pending += 1
         if free_head < -1:  # -1 is an empty free list, not an error; checked before phase 1 of the next cycle refills the free list
             out_err[0] = ERR_EVENT_POOL if free_head == -2 else ERR_WAIT_HEAP
