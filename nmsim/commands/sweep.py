@@ -12,17 +12,12 @@ import argparse
 import sys
 import types
 
+from nmsim.commands._args import int_at_least
+
 ACTIONS = ("run", "export", "report")
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {value}")
-    return value
+_nonneg_int = int_at_least(0)
 
 
 def _positive_float(text: str) -> float:

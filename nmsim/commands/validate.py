@@ -16,15 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from nmsim.commands._args import int_at_least
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {v}")
-    return v
+
+_positive_int = int_at_least(1)
 
 
 def register(subparsers) -> None:
