@@ -348,6 +348,21 @@ def _request(ws_wq, ws_link, ws_dbits, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_
     return free_head, 0
 
 
+@numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
+def _try_at(ws_link, ws_dnext, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, ws_far, link_tab,
+            free_head, far_n, t, L, x, W, mask, NL):
+    """Make link ``L`` be tried again at cycle ``x > t``: a dirty bit for the next cycle, a TRY event in the
+    wheel, or (``x - t >= W``) an entry in the far heap.  Returns ``(free_head, far_n, wheel events added (0/1),
+    next-cycle bit set)``."""
+    ws_link[np.uint64(L), WL_TRY] = x
+    if x == t + 1:
+        _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
+        return free_head, far_n, 0, True
+    if x - t < W:
+        return _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, x & mask, L, -1), far_n, 1, False
+    return free_head, heap_push(ws_far, 0, far_n, x * NL + L), 0, False
+
+
 @numba.njit(_nrt=False, **JIT)  # no allocation inside: without NRT, no per-use array refcounting (atomic ops)
 def run_events(out_link_busy, out_syn_free, out_err,
                tr_grant, tr_link, tr_ptr, tr_arrival, tr_syn_start, tr_syn_end, trace,
@@ -475,31 +490,21 @@ def run_events(out_link_busy, out_syn_free, out_err,
                     x = max(ws_link[np.uint64(L), WL_NEXT], pk[np.uint64(p), PK_F])
                     if x > t:  # busy or not yet created: make sure L is tried again at x
                         if ws_link[np.uint64(L), WL_TRY] != x:
-                            ws_link[np.uint64(L), WL_TRY] = x
-                            if x == t + 1:
-                                _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
-                                has_next = True
-                            elif x - t < W:
-                                free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, x & mask, L, -1)
-                                pending += 1
-                            else:
-                                far_n = heap_push(ws_far, 0, far_n, x * NL + L)
+                            free_head, far_n, ne, nb = _try_at(ws_link, ws_dnext, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, ws_far, link_tab, free_head, far_n, t, L, x, W, mask, NL)
+                            pending += ne
+                            has_next = has_next or nb
                         continue
                     ws_inj_head[np.uint64(c)] = h + 1
                 else:
                     nw = ws_link[np.uint64(L), WL_WQN]
                     if nw == 0:
                         continue
-                    if t < ws_link[np.uint64(L), WL_NEXT]:
-                        if ws_link[np.uint64(L), WL_TRY] != ws_link[np.uint64(L), WL_NEXT]:
-                            ws_link[np.uint64(L), WL_TRY] = ws_link[np.uint64(L), WL_NEXT]
-                            if ws_link[np.uint64(L), WL_NEXT] == t + 1:
-                                _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
-                                has_next = True
-                            else:
-                                free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head,
-                                                        ws_link[np.uint64(L), WL_NEXT] & mask, L, -1)
-                                pending += 1
+                    x = ws_link[np.uint64(L), WL_NEXT]
+                    if t < x:
+                        if ws_link[np.uint64(L), WL_TRY] != x:
+                            free_head, far_n, ne, nb = _try_at(ws_link, ws_dnext, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, ws_far, link_tab, free_head, far_n, t, L, x, W, mask, NL)
+                            pending += ne
+                            has_next = has_next or nb
                         continue
                     if L < inj0 and ws_link[np.uint64(L), WL_BUF] >= depth:
                         continue
@@ -548,24 +553,13 @@ def run_events(out_link_busy, out_syn_free, out_err,
                     h = ws_inj_head[np.uint64(c)]
                     if h < inj_ptr[np.uint64(c + 1)]:
                         x = max(ws_link[np.uint64(L), WL_NEXT], pk[np.uint64(inj_list[np.uint64(h)]), PK_F])
-                        ws_link[np.uint64(L), WL_TRY] = x
-                        if x == t + 1:
-                            _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
-                            has_next = True
-                        elif x - t < W:
-                            free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head, x & mask, L, -1)
-                            pending += 1
-                        else:
-                            far_n = heap_push(ws_far, 0, far_n, x * NL + L)
+                        free_head, far_n, ne, nb = _try_at(ws_link, ws_dnext, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, ws_far, link_tab, free_head, far_n, t, L, x, W, mask, NL)
+                        pending += ne
+                        has_next = has_next or nb
                 elif ws_link[np.uint64(L), WL_WQN] > 0:
-                    ws_link[np.uint64(L), WL_TRY] = ws_link[np.uint64(L), WL_NEXT]
-                    if ws_link[np.uint64(L), WL_NEXT] == t + 1:
-                        _mark(ws_dnext, link_tab[np.uint64(L), LT_RANK])
-                        has_next = True
-                    else:
-                        free_head = _wheel_push(ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, free_head,
-                                                ws_link[np.uint64(L), WL_NEXT] & mask, L, -1)
-                        pending += 1
+                    free_head, far_n, ne, nb = _try_at(ws_link, ws_dnext, ws_bucket, ws_ev_next, ws_ev_link, ws_ev_pk, ws_far, link_tab, free_head, far_n, t, L, ws_link[np.uint64(L), WL_NEXT], W, mask, NL)
+                    pending += ne
+                    has_next = has_next or nb
         if free_head < -1:  # -1 is an empty free list, not an error; checked before phase 1 of the next cycle refills the free list
             out_err[0] = ERR_EVENT_POOL if free_head == -2 else ERR_WAIT_HEAP
             return
