@@ -50,6 +50,7 @@ def register(subparsers) -> None:
     p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
     p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures and report.md")
     p.set_defaults(func=run)
 
 
@@ -93,7 +94,7 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     info = run_info(cfg, mapped, command_line(args))
-    write_outputs(out, res, info)
+    write_outputs(out, res, info, figures=not args.no_figures)
     print(format_summary(res.summary, out))
     return 0 if res.summary["bit_exact"] else 1
 
@@ -109,6 +110,8 @@ def command_line(args) -> list[str]:
         cmd += ["--out", str(args.out)]
     if args.trace:
         cmd += ["--trace", "--trace-steps", str(args.trace_steps)]
+    if getattr(args, "no_figures", False):
+        cmd += ["--no-figures"]
     return cmd
 
 
@@ -134,6 +137,8 @@ def format_summary(s: dict, out) -> str:
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
         f"  wall            {s['sim_wall_s']:.2f} s ({s['synaptic_events_per_s']:.3g} synaptic events/s)",
-        f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if (Path(out) / "trace.json").exists() else ""),
+        f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"
+        + (", trace.json" if (Path(out) / "trace.json").exists() else "")
+        + (", report.md, figures (*.png)" if (Path(out) / "report.md").exists() else ""),
     ]
     return "\n".join(lines)

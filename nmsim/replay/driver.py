@@ -20,6 +20,7 @@ from nmsim.replay.inputs import ReplayConfig, load_replay_chip, load_tokens, res
 from nmsim.replay.mapped import Mapped, build_replay
 from nmsim.replay.metrics import ReplayResult, RunRecord, assemble
 from nmsim.replay.network import DECODERS
+from nmsim.replay.percore import CoreStats
 from nmsim.replay.schedule import MODES, make_schedule
 
 
@@ -76,6 +77,7 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
     host0 = eng.host_start
     emb_host_cols = mapped.stage_index[0] - host0
     rec = RunRecord.empty(sched, C, cm.n_links, Lc)
+    rec.cores = CoreStats(C, cm.timing)  # per-core sums/maxima, fed each step
     fired = np.zeros(Nn, np.uint8)
     payload = np.zeros(Nn, np.int64)
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
@@ -109,6 +111,7 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
         if tr is not None:
             traces.append((tr, eng._core_end[:C].copy()))
         rec.add_step(s, cyc, counters, link_busy)
+        rec.cores.add(counters, eng._core_end, eng._syn_free)
         # compare every layer's payloads for the token it handled at this step
         for li in range(Lc):
             tau = sched.handles(li + 1, s)

@@ -4,13 +4,13 @@ activity and the per-token rows (``docs/replay.md``)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nmsim.account import price_steps
+from nmsim.account import CATEGORIES, CATEGORY, price_steps
 from nmsim.describe.actions import A, N_ACTIONS
 from nmsim.replay.schedule import Schedule
 
@@ -31,6 +31,7 @@ class RunRecord:
     g_dec_ops: int = 0          #: golden decoder synaptic operations
     dec_ops: int = 0            #: decoder synaptic operations reached by the last layer's sends
     peak_step_util: float = 0.0  #: the busiest link's busy share of its step, maximum over the steps
+    cores: Any = None           #: nmsim.replay.percore.CoreStats (per-core sums and maxima) or None
 
     @classmethod
     def empty(cls, sched: Schedule, n_cores: int, n_links: int, n_layers: int) -> "RunRecord":
@@ -60,6 +61,9 @@ class ReplayResult:
     trace: Any = None            #: nmsim.report.perfetto.Trace or None
     first_mismatch: Any = None   #: nmsim.replay.check.Mismatch or None
     record: RunRecord | None = None  #: the per-step counts the results were computed from
+    steps_rows: list[dict] = field(default_factory=list)  #: ``steps.csv``, one row per step
+    cores_rows: list[dict] = field(default_factory=list)  #: ``cores.csv`` (nmsim.replay.percore)
+    links_rows: list[dict] = field(default_factory=list)  #: ``links.csv`` (nmsim.replay.percore)
 
 
 def _r(x: float, nd: int = 6) -> float:
@@ -87,6 +91,29 @@ def price(chip, rec: RunRecord):
                        chip.static.core_power_mw, chip.n_cores, chip.clock.frequency_hz)
 
 
+def step_categories(energy) -> dict[str, np.ndarray]:
+    """pJ per step of each energy category (:data:`nmsim.account.CATEGORY`; ``static`` from static power)."""
+    from nmsim.describe.actions import ACTIONS
+
+    out = {c: np.zeros(energy.step_pj.shape[0]) for c in CATEGORIES}
+    for i, name in enumerate(ACTIONS):
+        out[CATEGORY[name]] += energy.dynamic_pj[:, i]
+    out["static"] = energy.static_pj.astype(np.float64)
+    return out
+
+
+def step_rows(rec: RunRecord, energy, owner: np.ndarray, flits_per_packet: int) -> list[dict]:
+    """``steps.csv``: per step its cycles, the token it is attributed to, traffic, synaptic ops and energy."""
+    c, h = rec.cnt_cores, rec.cnt_host
+    pk = c[:, A["packet_send"]] + rec.host_out
+    hops = (c[:, A["flit_hop_east_west"]] + c[:, A["flit_hop_north_south"]] + h[:, A["flit_hop_east_west"]]
+            + h[:, A["flit_hop_north_south"]]) // max(flits_per_packet, 1)
+    return [{"step": s, "token": int(owner[s]), "cycles": int(rec.step_cycles[s]), "packets": int(pk[s]),
+             "hops": int(hops[s]), "synaptic_ops": int(c[s, A["synaptic_op"]]),
+             "events": int(c[s, A["spike"]] + h[s, A["spike"]]), "energy_nj": _r(float(energy.step_pj[s]) * 1e-3)}
+            for s in range(rec.sched.n_steps)]
+
+
 def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, sim_wall: float) -> ReplayResult:
     """Summary, per-token rows and trace of a finished replay."""
     from nmsim.lm.metrics import perplexity
@@ -112,6 +139,7 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
     pk = cnt_cores[:, A["packet_send"]] + host_out
     tok_pk = np.bincount(owner, weights=pk, minlength=N).astype(np.int64)
     tok_cycles = np.bincount(owner, weights=step_cycles, minlength=N).astype(np.int64)
+    tok_cat = {c: np.bincount(owner, weights=v, minlength=N) for c, v in step_categories(energy).items()}
 
     tot = cnt_cores.sum(axis=0) + cnt_host.sum(axis=0)
     cats = energy.categories()
@@ -173,11 +201,18 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
         rows.append({"token": t, "id": int(tokens[t]), "latency_cycles": int(lat_cyc[t]),
                      "latency_ns": _r(float(lat_ns[t])), "energy_nj": _r(float(tok_pj[t]) * 1e-3),
                      "events": int(tok_spk[t]), "packets": int(tok_pk[t]), "synaptic_ops": int(tok_ops[t]),
-                     "step_cycles": int(tok_cycles[t])})
+                     "step_cycles": int(tok_cycles[t]),
+                     **{f"energy_{c}_nj": _r(float(tok_cat[c][t]) * 1e-3) for c in CATEGORIES}})
     trace = None
     if traces:
         from nmsim.report.replay_trace import replay_trace
 
         trace = replay_trace(cm, hz, traces, step_cycles)
+    from nmsim.replay.neurobench import neurobench_block
+    from nmsim.replay.percore import link_rows
+
+    summary["neurobench"] = neurobench_block(mapped.golden, lm, rec, N, int(mapped.placement.bytes.sum()))
+    cores_rows = [] if rec.cores is None else rec.cores.rows(cm, mapped.placement, list(cm.meta["populations"]))
     return ReplayResult(summary=summary, tokens_rows=rows, run_info={}, trace=trace, first_mismatch=first,
-                        record=rec)
+                        record=rec, steps_rows=step_rows(rec, energy, owner, int(chip.flits_per_packet)),
+                        cores_rows=cores_rows, links_rows=link_rows(cm, rec.busy_total, total_cycles))

@@ -1,4 +1,5 @@
-"""Files of a replay run (``docs/replay.md``): ``summary.json``, ``tokens.csv``, ``run.json``, ``trace.json``.
+"""Files of a replay run (``docs/replay.md``): ``summary.json``, ``tokens.csv``, ``steps.csv``, ``cores.csv``,
+``links.csv``, ``run.json``, ``trace.json``, and the figures with ``report.md`` (:mod:`nmsim.report.run_report`).
 
 Every file is written atomically (a temporary file in the same directory, then
 ``os.replace``), so an error never leaves a half-written file and never removes
@@ -8,7 +9,6 @@ one already written.  Everything except ``sim_wall_s`` and
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -16,8 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from nmsim.account import CATEGORIES
+
 TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "events", "packets",
-                  "synaptic_ops", "step_cycles")
+                  "synaptic_ops", "step_cycles") + tuple(f"energy_{c}_nj" for c in CATEGORIES)
+STEPS_COLUMNS = ("step", "token", "cycles", "packets", "hops", "synaptic_ops", "events", "energy_nj")
 #: summary keys that hold wall-clock values (the only ones that differ between runs)
 WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")
 
@@ -46,17 +49,9 @@ def dumps(obj) -> str:
 
 
 def tokens_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    buf.write(",".join(TOKENS_COLUMNS) + "\n")
-    for r in rows:
-        buf.write(",".join(_fmt(r[c]) for c in TOKENS_COLUMNS) + "\n")
-    return buf.getvalue()
+    from nmsim.replay.percore import csv_text
 
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
+    return csv_text(rows, TOKENS_COLUMNS)
 
 
 def versions() -> dict:
@@ -95,12 +90,27 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
     }
 
 
-def write_outputs(out_dir: str | Path, result, info: dict) -> dict:
-    """Write the run's files; returns ``{name: path}``."""
+def write_outputs(out_dir: str | Path, result, info: dict, figures: bool = True) -> dict:
+    """Write the run's files (``figures``: also the PNG figures and ``report.md``); returns ``{name: path}``."""
+    from nmsim.replay.percore import CORES_COLUMNS, LINKS_COLUMNS, csv_text
+
     out = Path(out_dir)
     paths = {}
-    paths["tokens.csv"] = write_atomic(out / "tokens.csv", tokens_csv(result.tokens_rows))
-    paths["run.json"] = write_atomic(out / "run.json", dumps(info))
+    texts = {"tokens.csv": tokens_csv(result.tokens_rows), "steps.csv": csv_text(result.steps_rows, STEPS_COLUMNS),
+             "cores.csv": csv_text(result.cores_rows, CORES_COLUMNS),
+             "links.csv": csv_text(result.links_rows, LINKS_COLUMNS), "run.json": dumps(info)}
+    if figures:  # drawn from the files' text, exactly as `nmsim report` reads them back
+        from nmsim.report.run_data import from_texts
+        from nmsim.report.run_report import report_files
+
+        texts.update(report_files(from_texts({**texts, "summary.json": dumps(result.summary)}, out)))
+    for name, data in texts.items():
+        paths[name] = write_atomic(out / name, data)
+    if not figures:  # no stale figures of an earlier run beside the new files
+        from nmsim.report.figures import FIGURES
+
+        for name in (*FIGURES, "report.md"):
+            (out / name).unlink(missing_ok=True)
     if result.trace is not None:
         paths["trace.json"] = write_atomic(out / "trace.json", json.dumps(result.trace.to_json(),
                                                                          separators=(",", ":"), sort_keys=True))
