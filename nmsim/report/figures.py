@@ -21,7 +21,7 @@ COLORS = {"synapse": "#1f77b4", "neuron": "#ff7f0e", "noc": "#2ca02c", "io": "#9
           "static": "#7f7f7f"}
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +41,7 @@ def png_bytes(fig) -> bytes:
     """The figure as PNG bytes (no metadata, fixed dpi); closes it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    _plt().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -53,7 +53,7 @@ def _title(run: RunData) -> str:
 @figure("energy_per_token.png")
 def energy_per_token(run: RunData):
     """Energy per token (nJ) by category, stacked over the run (``tokens.csv`` ``energy_<category>_nj``)."""
-    plt = _plt()
+    plt = pyplot()
     tok = run.tokens["token"]
     parts = {c: run.tokens[f"energy_{c}_nj"] for c in CATEGORIES}
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
@@ -86,7 +86,8 @@ def core_grid(run: RunData, values: np.ndarray) -> tuple[np.ndarray, int, int]:
     return grid, kx, ky
 
 
-def _heat(ax, grid, kx: int, ky: int, title: str, fig, fmt: str, vmax: float | None = None):
+def _heat(ax, grid, kx: int, ky: int, title: str, fig=None, fmt: str = "%.3g", vmax: float | None = None):
+    """Draw ``grid`` (blocks of ``kx x ky`` cells per router) with router ticks; a colour bar if ``fig``."""
     im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest", aspect="auto",
                    vmin=0.0, vmax=vmax)
     ax.set_title(title, fontsize=9)
@@ -96,14 +97,16 @@ def _heat(ax, grid, kx: int, ky: int, title: str, fig, fmt: str, vmax: float | N
     ax.set_yticks([(i + 0.5) * ky - 0.5 for i in range(0, ny, step[1])], range(0, ny, step[1]))
     ax.set_xlabel("router x")
     ax.set_ylabel("router y")
-    fig.colorbar(im, ax=ax, shrink=0.8, format=fmt)
+    if fig is not None:
+        fig.colorbar(im, ax=ax, shrink=0.8, format=fmt)
+    return im
 
 
 @figure("core_busy.png")
 def core_busy(run: RunData):
     """Mean busy cycles per step of each core's neuron unit and synapse unit, and its critical-core share,
     over the mesh (``cores.csv``)."""
-    plt = _plt()
+    plt = pyplot()
     chip = run.cores["core"] != "host"
     panels = {"neuron_cycles_mean": "neuron-phase cycles / step (mean)",
               "synapse_busy_cycles_mean": "synapse-unit busy cycles / step (mean)",
@@ -122,7 +125,7 @@ def core_busy(run: RunData):
 def link_utilization(run: RunData):
     """Utilisation (busy cycles / simulated cycles) of each router's output port per direction, and of the
     busiest injection / ejection link of the cores on each router (``links.csv``)."""
-    plt = _plt()
+    plt = pyplot()
     L = run.links
     dirs = ("E", "W", "N", "S", "inject", "eject")
     fig, axes = plt.subplots(2, 3, figsize=(13, 7), layout="constrained")
@@ -135,7 +138,8 @@ def link_utilization(run: RunData):
         data[d] = grid
     vmax = max(float(L["utilization"].max(initial=0.0)), 1e-12)  # one colour scale for every panel
     for ax, d in zip(axes.ravel(), dirs):
-        _heat(ax, data[d], 1, 1, f"{d} links", fig, "%.3f", vmax)
+        im = _heat(ax, data[d], 1, 1, f"{d} links", vmax=vmax)
+    fig.colorbar(im, ax=axes, shrink=0.8, format="%.3f", label="utilisation")
     fig.suptitle(f"link utilisation: {_title(run)}", fontsize=9)
     return fig, data
 
@@ -143,7 +147,7 @@ def link_utilization(run: RunData):
 @figure("latency.png")
 def latency(run: RunData):
     """Per-token latency (us) over the run and its histogram (``tokens.csv`` ``latency_ns``)."""
-    plt = _plt()
+    plt = pyplot()
     lat = run.tokens["latency_ns"] * 1e-3
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", gridspec_kw={"width_ratios": [2, 1]})
     a.plot(run.tokens["token"], lat, lw=0.8)
@@ -161,7 +165,7 @@ def latency(run: RunData):
 @figure("traffic_per_step.png")
 def traffic_per_step(run: RunData):
     """Packets and mesh hops per step (``steps.csv``)."""
-    plt = _plt()
+    plt = pyplot()
     st = run.steps
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     ax.plot(st["step"], st["packets"], lw=0.8, label="packets")
