@@ -13,8 +13,8 @@ replayed (hardware-independent: the same numbers on every chip, placement and de
 - ``dense_synaptic_ops_per_token``: the same with every input and weight taken as nonzero (``total=True``):
   the number of weight entries, pruned ones included.
 - ``activation_sparsity``: zero outputs / all outputs of the recurrent layers over all tokens.
-- ``connection_sparsity``: zero entries / all entries of the weight matrices and the recurrent cells' biases
-  (NeuroBench counts ``bias_ih/bias_hh`` of recurrent cells, not the ``Linear`` decoder's bias).
+- ``connection_sparsity``: zero entries / all entries of the weight matrices (W, R of every layer and the tied
+  decoder), as NeuroBench counts ``Linear`` layers (weights only; biases are not connections).
 - ``footprint_bytes``: every parameter and buffer (LUTs) at its stored integer width, sparse matrices counted
   dense as a PyTorch module would hold them; the tied embedding/decoder once.
 
@@ -30,7 +30,7 @@ import numpy as np
 
 
 def _layer_stats(L) -> tuple[int, int]:
-    """``(entries, zeros)`` of a layer's W, R and bias."""
+    """``(entries, zeros)`` of a layer's W and R (dense shapes)."""
     GH = L.gates * L.n_h
     entries = (L.n_in + L.n_h) * GH
     nonzero = int(np.count_nonzero(L.W_data)) + int(np.count_nonzero(L.R_data))
@@ -41,10 +41,9 @@ def static_metrics(golden) -> dict:
     """Connection sparsity and footprint of a :class:`nmsim.lm.golden.GoldenModel` (independent of tokens)."""
     mf = golden.mf
     entries = zeros = 0
-    for i, L in enumerate(golden.layers):
+    for L in golden.layers:
         e, z = _layer_stats(L)
-        b = mf.arrays[f"l{i}.bias"]
-        entries, zeros = entries + e + b.size, zeros + z + b.size - int(np.count_nonzero(b))
+        entries, zeros = entries + e, zeros + z
     entries += golden.emb.size
     zeros += golden.emb.size - int(np.count_nonzero(golden.emb))
     foot = 0
@@ -60,7 +59,7 @@ def static_metrics(golden) -> dict:
             continue  # indices and row pointers: sparse storage, not parameters
         foot += a.size * a.dtype.itemsize
     return {"connection_sparsity": zeros / entries, "footprint_bytes": int(foot),
-            "parameters": int(entries)}
+            "weights": int(entries)}
 
 
 def dense_ops_per_token(golden) -> int:
@@ -94,7 +93,7 @@ def neurobench_block(golden, lm, rec, n_tokens: int, chip_bytes: int) -> dict:
         "activation_sparsity": 1.0 - float(rec.layer_events.sum()) / outputs if outputs else 0.0,
         "connection_sparsity": st["connection_sparsity"],
         "footprint_bytes": st["footprint_bytes"],
-        "parameters": st["parameters"],
+        "weights": st["weights"],
         "chip_synapse_memory_bytes": int(chip_bytes),
         "definitions": "neurobench 2.3.0 (docs/replay.md#neurobench-metrics); MACs exclude cell-internal products",
     }
