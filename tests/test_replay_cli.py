@@ -42,8 +42,12 @@ def test_outputs_and_determinism(model, tmp_path, capsys):
     assert set(s["energy_nj_per_token"]) == {"total", "synapse", "neuron", "noc", "io", "barrier", "static"}
     assert {"packets", "flits", "hops", "max_link_utilization"} <= set(s["traffic"])
     assert set(s["latency_ns"]) >= {"mean", "p50", "p99"}
-    assert sorted(first) == ["run.json", "summary.json", "tokens.csv", "trace.json"]  # no temp files left
-    for name in ("tokens.csv", "run.json", "trace.json"):
+    from nmsim.report.figures import FIGURES
+
+    files = ["cores.csv", "links.csv", "report.md", "run.json", "steps.csv", "summary.json", "tokens.csv",
+             "trace.json", *FIGURES]
+    assert sorted(first) == sorted(files)  # no temp files left
+    for name in (n for n in files if n != "summary.json"):
         assert first[name] == (out / name).read_bytes(), name
     s2 = json.loads((outs[1] / "summary.json").read_text())
     for k in ("sim_wall_s", "synaptic_events_per_s"):
