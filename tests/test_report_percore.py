@@ -78,6 +78,9 @@ def test_cores_match_the_packet_trace(monkeypatch, decoder):
         assert r["critical_share"] == pytest.approx(crit[c] / S, rel=1e-12), c
         assert r["busy_cycles_total"] == sum(h[0][c] + h[1][c] for h in hand)
     assert sum(r["critical_share"] for r in rows) == pytest.approx(1.0)  # no idle step in a replay
+    top = int(np.argmax(crit))
+    cc = res.summary["critical_core"]
+    assert cc["core"] == (top if top < C else "host") and cc["share"] == pytest.approx(crit[top] / S)
     # the per-core synaptic ops add up to the summary's
     total = sum(r["synaptic_ops_mean"] for r in rows) * S
     assert round(total) == res.record.cnt_cores[:, A["synaptic_op"]].sum()

@@ -136,6 +136,8 @@ def format_summary(s: dict, out) -> str:
         f"max link utilization {t['max_link_utilization']:.3f}",
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
+        *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
+           f"(cores.csv)"] if (cc := s.get("critical_core")) else []),
         f"  wall            {s['sim_wall_s']:.2f} s ({s['synaptic_events_per_s']:.3g} synaptic events/s)",
         f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"
         + (", trace.json" if (Path(out) / "trace.json").exists() else "")

@@ -209,10 +209,11 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
 
         trace = replay_trace(cm, hz, traces, step_cycles)
     from nmsim.replay.neurobench import neurobench_block
-    from nmsim.replay.percore import link_rows
+    from nmsim.replay.percore import critical_core, link_rows
 
     summary["neurobench"] = neurobench_block(mapped.golden, lm, rec, N, int(mapped.placement.bytes.sum()))
     cores_rows = [] if rec.cores is None else rec.cores.rows(cm, mapped.placement, list(cm.meta["populations"]))
+    summary["critical_core"] = critical_core(cores_rows)
     return ReplayResult(summary=summary, tokens_rows=rows, run_info={}, trace=trace, first_mismatch=first,
                         record=rec, steps_rows=step_rows(rec, energy, owner, int(chip.flits_per_packet)),
                         cores_rows=cores_rows, links_rows=link_rows(cm, rec.busy_total, total_cycles))

@@ -86,6 +86,14 @@ class CoreStats:
         return out
 
 
+def critical_core(rows: list[dict]) -> dict | None:
+    """The core most often critical (lowest index among ties): ``{core, populations, share}``, or ``None``."""
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: r["critical_share"])  # max keeps the first (lowest index) of equal shares
+    return {"core": best["core"], "populations": best["populations"], "share": best["critical_share"]}
+
+
 def _core_populations(cm, pop_names: list[str]) -> list[list[str]]:
     """Names of the populations with neurons on each core (host last), in population order."""
     core = np.repeat(np.arange(cm.n_cores + 1), np.diff(cm.core_neuron_ptr))
