@@ -53,6 +53,7 @@ def export(net, n_in: int, path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # beta = 1: snnTorch divides by zero (tau = inf)
+        warnings.simplefilter("ignore", DeprecationWarning)  # nirtorch: extract_nir_graph deprecation notice
         g = export_to_nir(net, torch.zeros(n_in))
     nir.write(str(path), g)
     return g

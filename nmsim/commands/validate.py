@@ -77,8 +77,11 @@ def func(args: argparse.Namespace) -> int:
                              log=lambda m: print(m, file=sys.stderr))
     o, m = summary["oracle"], summary["microbench"]
     sf = summary["sanafe"]
+    lv = summary.get("lava", {"skipped": "skipped"})
     print(f"oracle: {o['identical']}/{o['cases']} identical; micro-benchmarks: {m['agree']}/{m['rows']} agree; "
-          f"SANA-FE: {sf.get('skipped') or str(sf['ok']) + '/' + str(sf['networks']) + ' networks agree'}")
+          f"SANA-FE: {sf.get('skipped') or str(sf['ok']) + '/' + str(sf['networks']) + ' networks agree'}; "
+          f"Lava: {lv.get('skipped') or str(lv['identical']) + '/' + str(lv['networks']) + ' networks spike-identical'}")
     print(f"report: {args.out / 'report.md'}")
-    ok = o["identical"] == o["cases"] and m["agree"] == m["rows"] and ("skipped" in sf or sf["ok"] == sf["networks"])
+    ok = o["identical"] == o["cases"] and m["agree"] == m["rows"] and ("skipped" in sf or sf["ok"] == sf["networks"]) \
+        and ("skipped" in lv or lv["identical"] == lv["networks"])
     return 0 if ok else 1

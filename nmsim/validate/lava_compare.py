@@ -95,7 +95,7 @@ def random_case(seed: int, kind: str = "random") -> LavaCase:
     p["dv"] = np.where(edge < 0.15, 0, np.where(edge > 0.85, 4095, p["dv"]))
     model = "loihi_lif"
     if kind == "saturation":
-        T = 80
+        T, n_in = 80, 16  # 16 inputs x 254 << 6 per step: u passes 2**23 (and wraps) after ~33 steps
         spikes = np.zeros((n_in, T), np.int64)
         spikes[:, :40] = 1  # every input every step for 40 steps, then nothing
         w_in = np.full((n, n_in), 254)
@@ -247,7 +247,105 @@ def run_study(cases: list[LavaCase] | None = None, quick: bool = False, chip: st
     return study
 
 
-def main(argv=None) -> int:  # pragma: no cover - convenience: python -m nmsim.validate.lava_compare
-    s = run_study(quick="--quick" in (argv or sys.argv[1:]))
-    print(s.summary())
-    return 0
+SECTION_TITLE = "## 4. Lava: bit-accurate Loihi LIF"
+SUMMARY_LABEL = "Lava bit-accurate Loihi LIF"
+
+
+def summary_line(study: LavaStudy) -> str:
+    """One line for the report's summary table."""
+    if study.skipped:
+        return study.skipped
+    s = study.summary()
+    return (f"{s['identical']} of {s['networks']} networks spike-identical at every step "
+            f"({s['steps_identical']} of {s['steps']} steps)")
+
+
+def report_section(study: LavaStudy, out: Path) -> list[str]:
+    """Markdown lines of the Lava section; writes ``out/lava.csv`` (one row per network) unless skipped."""
+    md = [SECTION_TITLE, ""]
+    if study.skipped:
+        return md + [f"Lava comparison {study.skipped}.", ""]
+    rows = [[r.name, r.kind, r.model, r.neurons, r.steps, r.spikes_lava, r.spikes_nmsim, r.steps_identical,
+             "" if r.first_difference is None else r.first_difference, r.saturated] for r in study.results]
+    header = ["network", "kind", "nmsim_model", "neurons", "steps", "spikes_lava", "spikes_nmsim",
+              "steps_identical", "first_difference", "v_saturated"]
+    (Path(out) / "lava.csv").write_text("\n".join(",".join(map(str, r)) for r in [header] + rows) + "\n")
+    by_kind = {}
+    for r in study.results:
+        k = by_kind.setdefault(r.kind, [0, 0, 0, 0, 0])
+        k[0] += 1
+        k[1] += r.identical
+        k[2] += r.steps
+        k[3] += r.steps_identical
+        k[4] += r.spikes_lava
+    table = ["| cases | nmsim model | networks | spike-identical | steps compared | steps identical | Lava spikes |",
+             "|---|---|---|---|---|---|---|"]
+    models = {r.kind: r.model for r in study.results}
+    for kind, (n, ok, st, sok, spk) in by_kind.items():
+        table.append(f"| {kind} | `{models[kind]}` | {n} | **{ok}** | {st} | {sok} | {spk} |")
+    s = study.summary()
+    md += [f"Lava {study.lava_version} (PyPI `lava-nc`) runs in its own Python 3.10 virtualenv "
+           "(`scripts/setup_lava.sh`; its wheel needs Python < 3.11) as a separate program, "
+           "`nmsim/validate/lava_driver.py`, with `Loihi1SimCfg(select_tag=\"bit_accurate_loihi\")` pinned to "
+           "`PyLifModelBitAcc` and `PyDenseModelBitAcc`. Each network: an input `RingBuffer`, a `Dense` projection "
+           "into one `LIF` population and a recurrent `Dense` onto it; nmsim runs the same network on the `loihi` "
+           "preset (`nmsim.validate.lava_compare`, mapping in `docs/nir.md` §Lava). Spike vectors are compared at "
+           "every step.", "",
+           "\n".join(table), "",
+           f"Total: **{s['identical']} of {s['networks']}** networks and {s['steps_identical']} of {s['steps']} "
+           "steps spike-identical. `random`: every parameter drawn over Lava's ranges (du, dv 0..4095 including "
+           "both ends, vth, bias mantissa and exponent, initial u and v); `lif`: the subset nmsim's plain `lif` "
+           "model represents (du = 4095, dv = 0, biases and v in units of 128); `saturation`: every input every "
+           "step for 40 steps through maximal weights, so v sits on +-(2^23 - 1) and u wraps past 2^23. Lava's "
+           "`LIF` resets only to zero, so nmsim's subtract reset has no Lava counterpart and is not compared. "
+           "nmsim's plain `lif` cannot represent Lava's dynamics in general (no current state u; its leak "
+           "`v - floor(v*decay/4096)` rounds differently from Loihi's `trunc(v*(4096-dv)/4096)`), which is why "
+           "the `loihi_lif` model exists. Per network: `lava.csv`.", ""]
+    return md
+
+
+def update_report(path: Path, study: LavaStudy) -> None:
+    """Replace (or append) the Lava section and its summary row in an existing ``report.md``, leaving the
+    rest untouched (regenerating only this study; the CSV goes beside the report)."""
+    path = Path(path)
+    text = path.read_text().split("\n")
+    sec = report_section(study, path.parent)
+    if SECTION_TITLE in text:
+        i = text.index(SECTION_TITLE)
+        j = next((k for k in range(i + 1, len(text)) if text[k].startswith("## ")), len(text))
+        text = text[:i] + sec + text[j:]
+    else:
+        text = text[:-1] + sec + text[-1:] if text and text[-1] == "" else text + sec
+    row = f"| {SUMMARY_LABEL} | {summary_line(study)} |"
+    rows = [k for k, line in enumerate(text) if line.startswith(f"| {SUMMARY_LABEL} |")]
+    if rows:
+        text[rows[0]] = row
+    elif "## Summary" in text:
+        k = text.index("## Summary") + 1
+        while k < len(text) and not text[k].startswith("|"):
+            k += 1
+        while k < len(text) and text[k].startswith("|"):
+            k += 1
+        text.insert(k, row)
+    path.write_text("\n".join(text))
+
+
+def main(argv=None) -> int:
+    """``python -m nmsim.validate.lava_compare [--quick] [--update-report REPORT.md]``: run the study, print
+    its summary, and optionally rewrite only the Lava section of an existing report."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m nmsim.validate.lava_compare")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--update-report", type=Path, default=None)
+    args = ap.parse_args(argv)
+    study = run_study(quick=args.quick)
+    print(summary_line(study))
+    if args.update_report is not None:
+        update_report(args.update_report, study)
+        print(f"updated {args.update_report}")
+    return 0 if study.skipped or study.identical == study.networks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ import numpy as np
 
 from nmsim import __version__
 from nmsim.errors import NmsimError
-from nmsim.validate import microbench, oracle_study, sanafe_compare
+from nmsim.validate import lava_compare, microbench, oracle_study, sanafe_compare
 
 QUICK_ORACLE_CASES = 40
 FULL_ORACLE_CASES = 500
@@ -340,6 +340,11 @@ def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = No
            _table(["feature", "message"], [[f, f"`{m}`"] for f, m in demo]), ""]
     summary["unsupported_refused"] = sum(m != "NOT REFUSED" for _, m in demo)
 
+    log("Lava bit-accurate comparison ...")  # 4. Lava (optional, own virtualenv)
+    lava = lava_compare.run_study(quick=quick)
+    summary["lava"] = lava.summary()
+    md += lava_compare.report_section(lava, out)
+
     # summary at the top
     top = ["## Summary", "",
            _table(["study", "result"], [
@@ -351,6 +356,7 @@ def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = No
                 f"hops and synaptic events, energy within 2%"],
                ["unsupported SANA-FE features", f"{summary['unsupported_refused']} of {len(demo)} refused with a "
                 f"message naming the feature"],
+               [lava_compare.SUMMARY_LABEL, lava_compare.summary_line(lava)],
            ]), ""]
     md = md[:6] + top + md[6:]
     (out / "report.md").write_text("\n".join(md) + "\n")
