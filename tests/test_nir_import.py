@@ -69,6 +69,20 @@ def test_float_weights_get_a_power_of_two_scale_within_the_chip_range(tmp_path):
     assert rep16.populations[0]["scale"] == 2.0**14
 
 
+def test_graph_scale_mode_uses_the_smallest_population_scale(tmp_path):
+    g = _graph({"input": nir.Input(input_type=np.array([2])), "a": nir.Linear(weight=np.array([[0.5, 0.25]])),
+                "l1": nir.IF(r=np.ones(1), v_threshold=np.ones(1)), "b": nir.Linear(weight=np.array([[3.3]])),
+                "l2": nir.IF(r=np.ones(1), v_threshold=np.ones(1))},
+               [("input", "a"), ("a", "l1"), ("l1", "b"), ("b", "l2")])
+    nir.write(str(tmp_path / "g.nir"), g)
+    _, rep = import_nir(tmp_path / "g.nir", weight_bits=8)
+    # l1: 0.5 * 2**7 = 64 fits 127, 0.5 * 2**8 = 128 does not; l2: round(3.3 * 2**5) = 106 fits, 211 does not
+    assert [p["scale"] for p in rep.populations] == [128.0, 32.0]
+    net, rep = import_nir(tmp_path / "g.nir", weight_bits=8, scale_mode="graph")
+    assert [p["scale"] for p in rep.populations] == [32.0, 32.0]
+    assert net.projections[0].weights.toarray().ravel().tolist() == [16, 8]
+
+
 def test_lif_leak_and_v_reset_shift(tmp_path):
     """tau = 2 dt: decay 2048/4096; v_reset = -2 shifts thresholds by +2 and starts v at +2 (exact)."""
     n = 3
@@ -174,6 +188,31 @@ def test_cli_import_and_run_snn_write_outputs(tmp_path):
     assert np.array_equal(got, want)
     c = json.loads((tmp_path / "run" / "counts.json").read_text())
     assert c["spike_counts"]["lif"] == int(want.sum()) and c["depth"]["lif"] == 1
+    first = [(tmp_path / "run" / f).read_bytes() for f in ("spikes.npz", "counts.json", "quant.json")]
+    r = _cli("run-snn", tmp_path / "g.nir", "--chip", "loihi", "--input", tmp_path / "in.npz", "--out", tmp_path / "run")
+    assert r.returncode == 0 and first == [(tmp_path / "run" / f).read_bytes()
+                                           for f in ("spikes.npz", "counts.json", "quant.json")]  # byte-identical
     np.savez(tmp_path / "bad.npz", input=x * 2)
     r = _cli("run-snn", tmp_path / "g.nir", "--chip", "loihi", "--input", tmp_path / "bad.npz")
     assert r.returncode == 2 and "spikes (0 or 1)" in r.stderr
+
+
+def test_conv2d_graph_end_to_end(tmp_path):
+    """Input (1, 4, 4) -> Conv2d 2x3x3 (integer weights) -> Flatten -> IF: the projection is the flattened
+    convolution, and the spikes follow v(t) = conv(x(t-1)) accumulated (reset to zero)."""
+    rng = np.random.default_rng(4)
+    w = rng.integers(-1, 3, (2, 1, 3, 3)).astype(np.float64)
+    conv = nir.Conv2d(input_shape=(4, 4), weight=w, stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(2))
+    g = _graph({"input": nir.Input(input_type=np.array([1, 4, 4])), "conv": conv,
+                "flat": nir.Flatten(input_type={"input": np.array([2, 4, 4])}, start_dim=0, end_dim=-1),
+                "lif": nir.IF(r=np.ones(32), v_threshold=np.full(32, 2.0))},
+               [("input", "conv"), ("conv", "flat"), ("flat", "lif")])
+    nir.write(str(tmp_path / "c.nir"), g)
+    net, rep = import_nir(tmp_path / "c.nir", weight_bits=8)
+    assert rep.exact
+    m, _, _ = conv2d_matrix(conv, (1, 4, 4), "test")
+    assert np.array_equal(net.projections[0].weights.toarray(), m.toarray())
+    x = (rng.random((12, 16)) < 0.5).astype(np.int64)
+    spikes, _, _, _ = simulate_snn(net, "test-2x2", {"input": x.reshape(12, 1, 4, 4).reshape(12, -1)}, 12,
+                                   stagger=False)
+    assert np.array_equal(spikes["lif"], _hand_if(x, m.toarray().T, 2.0, np.zeros(32)))

@@ -52,7 +52,7 @@ def register(subparsers) -> None:
     q.add_argument("--weight-bits", type=int_at_least(2), default=None, help="signed weight width (instead of --chip)")
     _quant_args(q)
     q.set_defaults(func=nir_import)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=_no_action)
 
     r = subparsers.add_parser("run-snn", help="run a NIR graph on a chip (spikes and counts)",
                               description="Import a NIR graph, map it onto CHIP and simulate it; see docs/nir.md.")
@@ -68,6 +68,10 @@ def register(subparsers) -> None:
                         "from the inputs, starts at step k, so spikes align with frameworks without delays)")
     _quant_args(r)
     r.set_defaults(func=run_snn)
+
+
+def _no_action(args) -> int:
+    raise NmsimError("nir: give an action: import (see nmsim nir --help)")
 
 
 def _import(args, weight_bits: int):
@@ -116,6 +120,8 @@ def depths(net) -> dict[str, int]:
 def load_inputs(path: Path, net, steps: int | None) -> tuple[dict, int]:
     """``{input population: int64[T, n]}`` from ``path`` (see ``run-snn --input``)."""
     names = [n for n, p in net.populations.items() if p.is_host]
+    if not names:
+        raise NmsimError(f"network {net.name!r} has no NIR Input node to feed from {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
@@ -167,10 +173,11 @@ def simulate_snn(net, chip, inputs: dict, steps: int, stagger: bool = True, plac
 
 
 def run_snn(args) -> int:
+    import io
+
     from nmsim.describe.actions import ACTIONS
     from nmsim.describe.chip import load_chip
     from nmsim.replay.outputs import write_atomic
-    import io
 
     chip = load_chip(args.chip)
     net, rep = _import(args, int(chip.core.weight_bits))

@@ -48,6 +48,7 @@ class RealPop:
     bias: np.ndarray | None = None
     v_init: np.ndarray | None = None
     to_host: bool = False
+    shape: tuple = ()  #: tensor shape of an input population (NIR ``Input`` type), flattened channel-major
 
 
 @dataclass
@@ -206,8 +207,7 @@ def reduce_graph(graph, where: str, dt: float | None = None) -> RealNet:
             shape = _shape_of(node, "input_type") or _shape_of(node, "output_type")
             if not shape:
                 raise NirError(f"{where}: Input node {name!r} has no shape")
-            net.pops[name] = RealPop(name, "input", int(np.prod(shape)))
-            net.pops[name].shape = shape
+            net.pops[name] = RealPop(name, "input", int(np.prod(shape)), shape=shape)
         elif t in NEURON_NODES:
             net.pops[name] = _neuron(name, node, dt, where)
     # maps[node] = ({source population: sparse [n_src, n_out]}, bias[n_out], shape) for linear nodes
@@ -217,7 +217,7 @@ def reduce_graph(graph, where: str, dt: float | None = None) -> RealNet:
         """The affine map (from populations) of node ``k``'s output."""
         if k in net.pops:
             p = net.pops[k]
-            return {k: sp.identity(p.n, format="csr")}, np.zeros(p.n), getattr(p, "shape", (p.n,))
+            return {k: sp.identity(p.n, format="csr")}, np.zeros(p.n), p.shape or (p.n,)
         if k in maps:
             return maps[k]
         if k in stack:
