@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from nmsim.commands._args import needs_action
 from nmsim.describe.chip import ChipSpec, list_chips, load_chip
 
 
@@ -79,7 +80,8 @@ def _show(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("chips", help="list shipped chip presets or show one, fully resolved")
-    sub = p.add_subparsers(dest="chips_command", metavar="ACTION", required=True)
+    sub = p.add_subparsers(dest="chips_command", metavar="ACTION")
+    p.set_defaults(func=needs_action("chips", sub))
     pl = sub.add_parser("list", help="one line per preset in chips/")
     pl.set_defaults(func=_list)
     ps = sub.add_parser("show", help="print a resolved chip description with units and sources")

@@ -21,6 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
+from nmsim.commands._args import needs_action
 from nmsim.errors import DatasetError, ModelFileError, NmsimError
 
 
@@ -184,7 +185,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("lm", help="EGRU language-model workload (eval, train, prune, export)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=needs_action("lm", sub))
 
     e = sub.add_parser("eval", help="integer (golden) + recorded float perplexity, activity, ops")
     e.add_argument("model", help="model file (.nmm) or shipped model name")
