@@ -34,7 +34,10 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, action: str | None = None) -> argparse.ArgumentParser:
+    """The ``nmsim`` parser.  ``command``: build only that sub-command's full parser (the others
+    get their one help line, so an error path imports nothing heavy); ``None``: build all.
+    ``action``: the sub-command's action, for commands that build heavy actions lazily."""
     parser = OneLineParser(
         prog="nmsim",
         description="Cycle-level neuromorphic chip simulator for sparse, event-based language models.",
@@ -42,8 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nmsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"nmsim.commands.{name}").register(sub)
+        mod = importlib.import_module(f"nmsim.commands.{name}")
+        if command is None or command == name:
+            if name == "lm" and command is not None:
+                mod.register(sub, action=action)
+            else:
+                mod.register(sub)
+        else:
+            sub.add_parser(name, help=mod.HELP, add_help=False)
     return parser
+
+
+def _command_of(argv: list[str]) -> tuple[str, str | None]:
+    """The sub-command named in ``argv`` ("" if none) and the word after it."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        return "", None
+    i = argv.index(words[0])
+    rest = [a for a in argv[i + 1:] if not a.startswith("-")]
+    return words[0], rest[0] if rest else None
 
 
 def _quiet_stdout() -> None:
@@ -56,9 +76,10 @@ def _quiet_stdout() -> None:
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = build_parser()
     if argv is None:
         argv = sys.argv[1:]
+    command, action = _command_of(argv)
+    parser = build_parser(command, action)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

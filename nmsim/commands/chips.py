@@ -8,6 +8,9 @@ from nmsim.commands._args import needs_action
 from nmsim.describe.chip import ChipSpec, list_chips, load_chip
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "list shipped chip presets or show one, fully resolved"
+
 def _unit(key: str) -> str:
     for suffix, unit in (("_hz", "Hz"), ("_bytes", "bytes"), ("_bits", "bits"), ("_cycles", "cycles"),
                          ("_packets", "packets"), ("_mw", "mW"), ("_axons", "axons"), ("_ns", "ns")):
@@ -79,7 +82,7 @@ def _show(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("chips", help="list shipped chip presets or show one, fully resolved")
+    p = subparsers.add_parser("chips", help=HELP)
     sub = p.add_subparsers(dest="chips_command", metavar="ACTION")
     p.set_defaults(func=needs_action("chips", sub))
     pl = sub.add_parser("list", help="one line per preset in chips/")

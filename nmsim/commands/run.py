@@ -10,6 +10,9 @@ from nmsim.commands._args import int_at_least
 from nmsim.errors import NmsimError
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "replay a language model token by token on a simulated chip (bit-exact, with cost)"
+
 def _override(text: str) -> tuple[str, object]:
     key, sep, val = text.partition("=")
     if not sep or not key.startswith("chip."):
@@ -31,7 +34,7 @@ def register(subparsers) -> None:
     from nmsim.replay.schedule import MODES
 
     p = subparsers.add_parser(
-        "run", help="replay a language model token by token on a simulated chip (bit-exact, with cost)",
+        "run", help=HELP,
         description="Replay an exported language model token by token on a simulated chip, check every "
                     "token's outputs bit-exactly against the golden integer reference, and report latency, "
                     "NoC traffic and energy per token.")
@@ -71,9 +74,9 @@ def run(args) -> int:
     # everything that can fail on input is checked before the (slow) mapping
     if args.out:
         check_out(args.out)
+    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
     mf = load_model(resolve_model_path(cfg.model))
     tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
-    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
     name = mf.header.get("name") or Path(cfg.model).stem
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{chip.name}"
     check_out(out)

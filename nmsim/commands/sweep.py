@@ -20,6 +20,9 @@ ACTIONS = ("run", "export", "report")
 _nonneg_int = int_at_least(0)
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "batch sweeps and design-space exploration"
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -74,7 +77,7 @@ def _report(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     sweep = subparsers.add_parser(
         "sweep",
-        help="batch sweeps and design-space exploration",
+        help=HELP,
         description="Run a sweep (a TOML file of parameter grids) resumably on local worker processes "
         "or a Dask cluster, then export its rows or report Pareto fronts. "
         "'nmsim sweep SPEC --out DIR' is short for 'nmsim sweep run SPEC --out DIR'.",

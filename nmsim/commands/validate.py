@@ -26,8 +26,11 @@ REPORT_FILES = ("*.md", "*.csv", "*.png")
 _positive_int = int_at_least(1)
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "validation studies (oracle, published figures, SANA-FE)"
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="validation studies (oracle, published figures, SANA-FE)",
+    p = subparsers.add_parser("validate", help=HELP,
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, help="directory for report.md, CSV tables and plots")
     p.add_argument("--quick", action="store_true", help="fewer oracle cases, no large SANA-FE network (CI)")
