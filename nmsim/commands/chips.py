@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from nmsim.commands._args import needs_action
 from nmsim.describe.chip import ChipSpec, list_chips, load_chip
+from nmsim.output_files import dumps_json
 
 
 #: the one-line help of the sub-command (``nmsim --help``)
@@ -75,7 +74,7 @@ def _list(args) -> int:
 def _show(args) -> int:
     chip = load_chip(args.chip)
     if args.json:
-        print(json.dumps(chip.to_dict(), indent=2))
+        print(dumps_json(chip.to_dict()), end="")
     else:
         print(format_chip(chip))
     return 0

@@ -111,7 +111,9 @@ def cmd_eval(args) -> int:
         out["float_perplexity_source"] = f"recomputed from {args.checkpoint} on {len(tokens)} tokens"
         out["float_activity"] = fl["activity"]
     if args.json:
-        print(json.dumps(out, sort_keys=True))
+        from nmsim.output_files import dumps_json
+
+        print(dumps_json(out, indent=None, sort_keys=True))
         return 0
     act = " ".join(f"{a:.3f}" for a in r["activity"])
     fp = out["float_perplexity"]

@@ -107,30 +107,28 @@ def check(chip) -> list[tuple[str, str]]:
                                    "(the timing wheel has one slot per cycle of the largest latency)"))
             elif key.endswith("_bits") and v > MAX_BITS:
                 out.append((where, f"{v} bits is above the limit {MAX_BITS} bits"))
-    hz = chip.clock.frequency_hz
-    if not MIN_FREQUENCY_HZ <= hz <= MAX_FREQUENCY_HZ:
-        out.append(("clock.frequency_hz", f"{hz!r} Hz is outside the range {MIN_FREQUENCY_HZ:g} .. "
-                                          f"{MAX_FREQUENCY_HZ:g} Hz (simulated times must stay finite)"))
-    for action, pj in chip.energy.pj.items():
-        if pj > MAX_ENERGY_PJ:
-            out.append((f"energy.{action}", f"{pj!r} pJ is above the limit {MAX_ENERGY_PJ:g} pJ per action"))
-    if chip.static.core_power_mw > MAX_POWER_MW:
-        out.append(("static.core_power_mw", f"{chip.static.core_power_mw!r} mW is above the limit "
-                                            f"{MAX_POWER_MW:g} mW per core"))
+    hz, mw = chip.clock.frequency_hz, chip.static.core_power_mw
+    out += [(where, problem) for where, broken, problem in [
+        ("clock.frequency_hz", not MIN_FREQUENCY_HZ <= hz <= MAX_FREQUENCY_HZ,
+         f"{hz!r} Hz is outside the range {MIN_FREQUENCY_HZ:g} .. {MAX_FREQUENCY_HZ:g} Hz "
+         "(simulated times must stay finite)"),
+        ("static.core_power_mw", mw > MAX_POWER_MW, f"{mw!r} mW is above the limit {MAX_POWER_MW:g} mW per core"),
+    ] + [(f"energy.{a}", pj > MAX_ENERGY_PJ, f"{pj!r} pJ is above the limit {MAX_ENERGY_PJ:g} pJ per action")
+         for a, pj in chip.energy.pj.items()] if broken]
     if out:
         return out
     m = chip.mesh
-    if m.n_cores >= MAX_CORES:
-        out.append(("mesh.n_cores", f"{m.n_cores} cores; the engine packs core ids in 16 bits "
-                                    f"(n_cores must be < {MAX_CORES})"))
     nl = n_links(m.n_routers, m.n_cores)
-    if nl >= MAX_LINKS:
-        out.append(("mesh", f"{m.width} x {m.height} routers with {m.n_cores} cores make {nl} links "
-                            f"(4 x routers + 2 x (cores + 1)); the engine packs link ids in 16 bits "
-                            f"(must be < {MAX_LINKS})"))
-    if chip.noc.flits_per_packet > MAX_FLITS_PER_PACKET:
-        out.append(("noc", f"{chip.noc.flits_per_packet} flits per packet (ceil((header_bits + payload_bits) / "
-                           f"link_width_bits)) is above the limit {MAX_FLITS_PER_PACKET}"))
+    out += [(where, problem) for where, broken, problem in [
+        ("mesh.n_cores", m.n_cores >= MAX_CORES,
+         f"{m.n_cores} cores; the engine packs core ids in 16 bits (n_cores must be < {MAX_CORES})"),
+        ("mesh", nl >= MAX_LINKS, f"{m.width} x {m.height} routers with {m.n_cores} cores make {nl} links "
+                                  f"(4 x routers + 2 x (cores + 1)); the engine packs link ids in 16 bits "
+                                  f"(must be < {MAX_LINKS})"),
+        ("noc", chip.noc.flits_per_packet > MAX_FLITS_PER_PACKET,
+         f"{chip.noc.flits_per_packet} flits per packet (ceil((header_bits + payload_bits) / link_width_bits)) "
+         f"is above the limit {MAX_FLITS_PER_PACKET}"),
+    ] if broken]
     if out:
         return out
     t = chip.timing
