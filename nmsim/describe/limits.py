@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 #: Core ids are packed in 16 bits: ``n_cores < MAX_CORES`` (the host takes id ``n_cores``).
-MAX_CORES = 2**16 - 1
+MAX_CORES = 2**16
 #: Link ids are packed in 16 bits (one value reserved): ``n_links < MAX_LINKS``.
 MAX_LINKS = 2**16 - 1
 #: Largest latency or occupancy of one timing value, in cycles.  The timing wheel has
