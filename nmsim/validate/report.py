@@ -175,12 +175,14 @@ def _plot_sanafe(c, path: Path) -> None:
 # --------------------------------------------------------------------------- report
 
 
-def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = None, log=print) -> dict:
-    """Run every study, write ``out/report.md`` (+ CSV, PNG); return a summary dict."""
+def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = None, log=print,
+                   shown_out: Path | None = None) -> dict:
+    """Run every study, write ``out/report.md`` (+ CSV, PNG); return a summary dict.
+    ``shown_out``: the directory named in the report's command line (default ``out``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n_cases = oracle_cases or (QUICK_ORACLE_CASES if quick else FULL_ORACLE_CASES)
-    cmd = "nmsim validate --quick --out DIR" if quick else f"nmsim validate --out {out}"
+    cmd = "nmsim validate --quick --out DIR" if quick else f"nmsim validate --out {shown_out or out}"
     md = [f"# nmsim validation report{' (quick)' if quick else ''}", "",
           f"Regenerate: `pip install -e '.[compare]' && {cmd}`" + ("" if quick else " (about a minute; the "
           "SANA-FE study needs the optional package `sanafe==2.2.9`, without it that study is marked skipped)."),
