@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+HELP = "compare runs side by side (table and bar figure)"
+
 from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("compare", help="compare runs side by side (table and bar figure)",
+    p = subparsers.add_parser("compare", help=HELP,
                               description="Print one table of latency, energy by category, traffic, activity, "
                                           "perplexity, bit_exact and the logits hash of several `nmsim run` "
                                           "output directories, with ratios against the first, and write a "
@@ -20,7 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from nmsim.replay.outputs import write_atomic
+    from nmsim.output_files import write_atomic
     from nmsim.report.compare import compare_figure, compare_table, check_same_model, load_runs
     from nmsim.report.figures import png_bytes
 

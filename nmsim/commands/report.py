@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+HELP = "regenerate a run's figures and report.md"
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("report", help="regenerate a run's figures and report.md",
+    p = subparsers.add_parser("report", help=HELP,
                               description="Regenerate the PNG figures and report.md of an `nmsim run` output "
                                           "directory from its summary.json, tokens.csv, steps.csv, cores.csv, "
                                           "links.csv and run.json.")

@@ -1,22 +1,21 @@
 """Files of a replay run (``docs/replay.md``): ``summary.json``, ``tokens.csv``, ``steps.csv``, ``cores.csv``,
 ``links.csv``, ``run.json``, ``trace.json``, and the figures with ``report.md`` (:mod:`nmsim.report.run_report`).
 
-Every file is written atomically (a temporary file in the same directory, then
-``os.replace``), so an error never leaves a half-written file and never removes
-one already written.  Everything except ``sim_wall_s`` and
+The set is written as a whole (:func:`nmsim.output_files.output_set`: a temporary directory
+next to ``--out``, swapped into place at the end), so an error or a kill leaves the previous
+complete set or the new one, never a mix and never a stale ``trace.json``.  JSON is strict
+(:func:`nmsim.output_files.dumps_json`): a value that is not a finite number is written
+``null`` with a ``<key>_note`` giving the reason.  Everything except ``sim_wall_s`` and
 ``synaptic_events_per_s`` (in ``summary.json``) is byte-identical between runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import sys
-import tempfile
 from pathlib import Path
 
 from nmsim.account import CATEGORIES
+from nmsim.output_files import check_out_dir, dumps_json, output_set, strict, write_atomic
 
 TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "events", "packets",
                   "synaptic_ops", "step_cycles") + tuple(f"energy_{c}_nj" for c in CATEGORIES)
@@ -25,27 +24,24 @@ STEPS_COLUMNS = ("step", "token", "cycles", "packets", "hops", "synaptic_ops", "
 WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+#: every file a run may write (an existing ``--out`` may hold these and nothing else)
+RUN_FILES = ("summary.json", "tokens.csv", "run.json", "trace.json", "steps.csv", "cores.csv", "links.csv",
+             "report.md", "*.png")
+#: why a summary value can be missing (``null``), by key
+NO_PREDICTIONS = "fewer than 2 tokens: no predictions"
 
 
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2, allow_nan=True) + "\n"
+def check_out(out_dir: str | Path) -> Path:
+    """Refuse a ``--out`` the run could not write, before simulating (see :func:`check_out_dir`)."""
+    return check_out_dir(out_dir, "--out", own=RUN_FILES)
+
+
+def strict_summary(summary: dict) -> dict:
+    """The summary as written: non-finite values -> ``null`` + ``<key>_note`` (perplexities of a
+    run without predictions: :data:`NO_PREDICTIONS`)."""
+    notes = {k: NO_PREDICTIONS for k in ("perplexity", "golden_perplexity")} if not summary.get("predictions") \
+        else {}
+    return strict(summary, notes)
 
 
 def tokens_csv(rows: list[dict]) -> str:
@@ -91,28 +87,25 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
 
 
 def write_outputs(out_dir: str | Path, result, info: dict, figures: bool = True) -> dict:
-    """Write the run's files (``figures``: also the PNG figures and ``report.md``); returns ``{name: path}``."""
+    """Write the run's files as one set into ``out_dir`` (``figures``: with the PNG figures and ``report.md``);
+    returns ``{name: path}``."""
     from nmsim.replay.percore import CORES_COLUMNS, LINKS_COLUMNS, csv_text
 
     out = Path(out_dir)
-    paths = {}
-    texts = {"tokens.csv": tokens_csv(result.tokens_rows), "steps.csv": csv_text(result.steps_rows, STEPS_COLUMNS),
+    files = {"tokens.csv": tokens_csv(result.tokens_rows), "run.json": dumps_json(info),
+             "steps.csv": csv_text(result.steps_rows, STEPS_COLUMNS),
              "cores.csv": csv_text(result.cores_rows, CORES_COLUMNS),
-             "links.csv": csv_text(result.links_rows, LINKS_COLUMNS), "run.json": dumps(info)}
+             "links.csv": csv_text(result.links_rows, LINKS_COLUMNS)}
+    if result.trace is not None:
+        files["trace.json"] = dumps_json(result.trace.to_json(), indent=None, separators=(",", ":"),
+                                         sort_keys=True)
+    files["summary.json"] = dumps_json(strict_summary(result.summary))
     if figures:  # drawn from the files' text, exactly as `nmsim report` reads them back
         from nmsim.report.run_data import from_texts
         from nmsim.report.run_report import report_files
 
-        texts.update(report_files(from_texts({**texts, "summary.json": dumps(result.summary)}, out)))
-    for name, data in texts.items():
-        paths[name] = write_atomic(out / name, data)
-    if not figures:  # no stale figures of an earlier run beside the new files
-        from nmsim.report.figures import FIGURES
-
-        for name in (*FIGURES, "report.md"):
-            (out / name).unlink(missing_ok=True)
-    if result.trace is not None:
-        paths["trace.json"] = write_atomic(out / "trace.json", json.dumps(result.trace.to_json(),
-                                                                         separators=(",", ":"), sort_keys=True))
-    paths["summary.json"] = write_atomic(out / "summary.json", dumps(result.summary))
-    return paths
+        files.update(report_files(from_texts(files, out)))
+    with output_set(out) as tmp:
+        for name, text in files.items():
+            write_atomic(tmp / name, text)
+    return {name: out / name for name in files}

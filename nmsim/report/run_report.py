@@ -26,15 +26,21 @@ CAPTIONS = {
 TOP_CORES = 5
 
 
+def _num(v, fmt: str = ".3f") -> str:
+    """``v`` formatted, or ``n/a`` for a value the run could not compute (``null`` in summary.json)."""
+    return "n/a" if v is None else format(v, fmt)
+
+
 def _key_figures(s: dict) -> list[str]:
     lat, e, t = s["latency_ns"], s["energy_nj_per_token"], s["traffic"]
     rows = [
         ("bit_exact", str(s["bit_exact"]).lower()),
-        ("perplexity", f"{s['perplexity']:.3f} ({s['predictions']} predictions; golden {s['golden_perplexity']:.3f})"),
+        ("perplexity", f"{_num(s['perplexity'])} ({s['predictions']} predictions; golden "
+                       f"{_num(s['golden_perplexity'])})"),
         ("logits_sha256", f"`{s['logits_sha256']}`"),
         ("latency per token", f"mean {lat['mean'] / 1e3:.3f} us, p50 {lat['p50'] / 1e3:.3f} us, "
                               f"p99 {lat['p99'] / 1e3:.3f} us, max {lat['max'] / 1e3:.3f} us"),
-        ("throughput", f"{s['throughput_tokens_per_s']:.1f} tokens/s (simulated)"),
+        ("throughput", f"{_num(s['throughput_tokens_per_s'], '.1f')} tokens/s (simulated)"),
         ("energy per token", f"{e['total']:.1f} nJ (" + ", ".join(f"{c} {e[c]:.1f}" for c in CATEGORIES) + ")"),
         ("traffic", f"{t['packets']} packets, {t['flits']} flits, {t['hops']} hops; max link utilisation "
                     f"{t['max_link_utilization']:.3f} (run), {t['peak_step_link_utilization']:.3f} (one step)"),
@@ -92,7 +98,7 @@ def report_files(run: RunData) -> dict[str, bytes | str]:
 
 def write_report(run_dir: str | Path) -> dict[str, Path]:
     """Regenerate the figures and ``report.md`` of a run directory; returns ``{name: path}``."""
-    from nmsim.replay.outputs import write_atomic
+    from nmsim.output_files import write_atomic
 
     d = Path(run_dir)
     return {name: write_atomic(d / name, data) for name, data in report_files(load_run(d)).items()}
