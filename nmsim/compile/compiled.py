@@ -32,19 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nmsim.describe.chip import TIMING_KEYS
+
 PORT_E, PORT_W, PORT_N, PORT_S = 0, 1, 2, 3
 
-#: Timing parameters, integer cycles unless the name says bits/packets.  Order of ``CompiledModel.timing``.
-TIMING_FIELDS: tuple[str, ...] = (
-    "neuron_update_active_cycles",  # neuron unit, per active neuron
-    "neuron_update_idle_cycles",  # neuron unit, per idle neuron
-    "spike_send_cycles",  # core send unit, per packet (occupancy and latency of the injection link)
-    "io_packet_cycles",  # host send unit, per packet (injection link of the host)
-    "hop_east_west_cycles",  # head latency of one east/west router-to-router hop
-    "hop_north_south_cycles",  # head latency of one north/south hop
-    "local_delivery_cycles",  # head latency of router -> core ejection
-    "packet_receive_cycles",  # synapse unit, fixed cost per received packet
-    "synapse_read_cycles",  # synapse unit, per synaptic-memory read
+#: Timing parameters of ``CompiledModel.timing``, in order: the chip's ``[timing]`` keys (integer cycles; meanings
+#: in ``docs/chip-description.md``), then four resolved from other tables.
+TIMING_FIELDS: tuple[str, ...] = TIMING_KEYS + (
     "synapses_per_read",  # synapses delivered per read (count, >= 1)
     "flits_per_packet",  # ceil((header_bits + payload_bits) / link_width_bits)
     "router_buffer_packets",  # depth of every router input buffer, packets (>= 1)

@@ -165,6 +165,7 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
     host) on a random mesh (1..3 x 1..3, 1..2 cores per router) with random timing, replayed for a few
     tokens under the pipelined or serial schedule (enable masks, routes to the host, graded payloads)."""
     from nmsim.compile.build import compile_model
+    from nmsim.describe.chip import TIMING_KEYS
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import loads
     from nmsim.lm.modelfile import dumps as mf_dumps
@@ -194,9 +195,7 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
           "core.synapses_per_read": tim["synapses_per_read"], "noc.router_buffer_packets": tim["router_buffer_packets"],
           "noc.header_bits": 8, "noc.link_width_bits": int(rng.choice([16, 24, 48])),
           "barrier.base_cycles": tim["barrier_cycles"], "barrier.per_hop_cycles": 0}
-    for k in ("neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles", "io_packet_cycles",
-              "hop_east_west_cycles", "hop_north_south_cycles", "local_delivery_cycles", "packet_receive_cycles",
-              "synapse_read_cycles"):
+    for k in TIMING_KEYS:
         ov[f"timing.{k}"] = tim[k]
     chip = _lm_chip(ov)
     need = lm.net.n_neurons - E
