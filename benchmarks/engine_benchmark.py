@@ -54,14 +54,14 @@ def random_lif_model(n: int, fan_out: int, per_core: int, *, width=8, height=4, 
     C = width * height * cores_per_router
     n_used = -(-n // per_core)
     assert n_used <= C, f"{n} neurons need {n_used} cores > {C}"
-    tgt = rng.integers(0, n, size=(n, fan_out)).astype(np.int64)
+    tgt = rng.integers(0, n, size=(n, fan_out)).astype(np.int32)
     tgt.sort(axis=1)
-    w = rng.integers(-2, 3, size=(n, fan_out)).astype(np.int64)
+    w = rng.integers(-2, 3, size=(n, fan_out)).astype(np.int32)
     threshold = 1000
     v0 = rng.integers(0, threshold, size=n)
     return lif_model(width=width, height=height, core_router=np.arange(C) // cores_per_router,
                      neuron_core=np.minimum(np.arange(n) // per_core, n_used - 1), io_router=0,
-                     edges=(np.repeat(np.arange(n), fan_out), tgt.ravel(), w.ravel()), timing=LOIHI_TIMING,
+                     edges=(np.repeat(np.arange(n, dtype=np.int32), fan_out), tgt.ravel(), w.ravel()), timing=LOIHI_TIMING,
                      lif=lif_params(n, threshold=threshold, bias=threshold // 10), v0=v0)
 
 

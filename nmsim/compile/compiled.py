@@ -183,9 +183,12 @@ class CompiledModel:
             assert bad.size == 0, f"routes of neuron {src[bad[0]] if bad.size else -1} not ascending"
         if nnz:
             assert ((0 <= self.syn_acc) & (self.syn_acc < self.n_accumulators)).all(), "syn_acc out of range"
-            tcore = np.searchsorted(self.core_neuron_ptr, self.syn_target, side="right") - 1
-            rows = np.repeat(np.arange(n_rows), np.diff(self.row_ptr))
-            assert (tcore == self.row_core[rows]).all(), "synapse target not on its row's core"
+            # a row's targets lie in its core's neuron range (rows are non-empty: per-row min and max suffice)
+            lo = np.minimum.reduceat(self.syn_target, self.row_ptr[:-1])
+            hi = np.maximum.reduceat(self.syn_target, self.row_ptr[:-1])
+            rc = self.row_core.astype(np.int64)
+            assert ((self.core_neuron_ptr[rc] <= lo) & (hi < self.core_neuron_ptr[rc + 1])).all(), \
+                "synapse target not on its row's core"
         spr = int(self.timing[T["synapses_per_read"]])
         assert spr >= 1 and self.timing[T["flits_per_packet"]] >= 1 and self.timing[T["router_buffer_packets"]] >= 1
         assert (self.row_n_reads == (np.diff(self.row_ptr) + spr - 1) // spr).all(), "row_n_reads"

@@ -34,9 +34,10 @@ def lif_params(n, threshold=0, decay=0, bias=0, reset_mode=0, v_min=DEFAULT_LIF[
 
 
 def _edge_arrays(edges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(src, tgt, weight) int64`` from a sequence of triples or a triple of arrays."""
-    if isinstance(edges, tuple) and len(edges) == 3 and all(isinstance(e, np.ndarray) for e in edges):
-        return tuple(np.asarray(e, np.int64) for e in edges)
+    """``(src, tgt, weight)`` integer arrays from a sequence of triples or a triple of integer arrays (not copied)."""
+    if isinstance(edges, tuple) and len(edges) == 3 and all(isinstance(e, np.ndarray) and e.dtype.kind in "iu"
+                                                            for e in edges):
+        return edges
     arr = np.asarray(list(edges), np.int64).reshape(-1, 3)
     return arr[:, 0], arr[:, 1], arr[:, 2]
 
@@ -79,22 +80,29 @@ def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int 
     src, tgt, w = _edge_arrays(edges)
     if src.size and not (((0 <= src) & (src < N)).all() and ((0 <= tgt) & (tgt < n_lif)).all()):
         raise ValueError("edges: sources must be neurons, targets LIF neurons")
-    cs, ct = comp_of[src], comp_of[tgt]
-    key = cs * (C + 1) + core_of[ct]  # (source, destination core), in compiled ids
-    perm = np.argsort(key, kind="stable")  # stable: synapses of a row in edge order
-    key, ct, w = key[perm], ct[perm], w[perm]
+    # (source, destination core) of every synapse, in compiled ids; temporaries kept few (benchmark sizes)
+    key = comp_of[src] * (C + 1)
+    ct = comp_of[tgt].astype(np.int32)
+    key += core_of[ct]
+    if key.size > 1 and not (key[1:] >= key[:-1]).all():
+        perm = np.argsort(key, kind="stable")  # stable: synapses of a row in edge order
+        key, ct, w = key[perm], ct[perm], w[perm]
+        del perm
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
     ends = np.r_[first[1:], key.size].astype(np.int64)
     n_rows = first.size
     rows = np.arange(n_rows) if row_order is None else np.asarray(row_order, np.int64)
-    if sorted(rows.tolist()) != list(range(n_rows)):
+    if row_order is not None and not np.array_equal(np.sort(rows), np.arange(n_rows)):
         raise ValueError("row_order must be a permutation of the rows")
     lens = ends[rows] - first[rows]
     row_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    gather = np.repeat(first[rows] - row_ptr[:-1], lens) + np.arange(int(row_ptr[-1]))  # stored synapse -> sorted
+    if row_order is not None:  # stored synapse -> sorted synapse
+        gather = np.repeat(first[rows] - row_ptr[:-1], lens) + np.arange(int(row_ptr[-1]))
+        ct, w = ct[gather], w[gather]
     row_of_key = np.empty(n_rows, np.int64)
     row_of_key[rows] = np.arange(n_rows)
     route_src, route_core = key[first] // (C + 1), key[first] % (C + 1)
+    del key, first, ends
     spr = tim["synapses_per_read"]
     model = CompiledModel(
         width=width, height=height, n_cores=C, io_router=io_router,
@@ -107,11 +115,12 @@ def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int 
         payload_bits=np.array([1] * n_lif + [host_payload_bits] * n_host, np.int32),
         route_ptr=np.concatenate([[0], np.cumsum(np.bincount(route_src, minlength=N))]).astype(np.int64),
         route_core=route_core.astype(np.int32), route_row=row_of_key,
-        row_ptr=row_ptr, syn_target=ct[gather].astype(np.int32), syn_acc=np.zeros(gather.size, np.int8),
-        syn_weight=w[gather].astype(np.int32), row_core=route_core[rows].astype(np.int32),
+        row_ptr=row_ptr, syn_target=ct, syn_acc=np.zeros(ct.size, np.int8),
+        syn_weight=w.astype(np.int32, copy=False), row_core=route_core[rows].astype(np.int32),
         row_n_reads=(lens + spr - 1) // spr,
         timing=np.array([tim[f] for f in TIMING_FIELDS], np.int64), n_accumulators=n_accumulators,
     )
     model.meta["pop_names"] = ["lif", "input"]
+    del route_src, route_core, rows, lens, row_of_key, ct, w  # before check(): lower peak memory at benchmark sizes
     model.check()
     return model
