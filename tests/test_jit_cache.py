@@ -46,6 +46,7 @@ EXPECTED = {"neuron_update_active": [0, 0], "neuron_update_idle": [1, 0], "spike
 
 def _run(root: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root), "NMSIM_HOME": str(Path(nmsim.__file__).parents[1])}
+    env.pop("NUMBA_CACHE_DIR", None)  # cache next to the copy's sources (its tmp directory is writable)
     r = subprocess.run([sys.executable, "-c", SCRIPT % {"root": str(root)}], env=env, cwd=root, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
