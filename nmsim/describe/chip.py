@@ -161,10 +161,11 @@ class TimingSpec:
     packet_receive_cycles: int
     synapse_read_cycles: int
     sources: Mapping[str, str] = _sources_field()
-    KINDS = {k: "nonneg_int" for k in (
-        "neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles",
-        "io_packet_cycles", "hop_east_west_cycles", "hop_north_south_cycles",
-        "local_delivery_cycles", "packet_receive_cycles", "synapse_read_cycles")}
+    KINDS = {k: "nonneg_int" for k in __annotations__ if k != "sources"}  # every field above
+
+
+#: The ``[timing]`` keys of a chip description, in field order: the one list (``TIMING_FIELDS`` derives from it).
+TIMING_KEYS: tuple[str, ...] = tuple(TimingSpec.KINDS)
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class ChipSpec:
 
     def timing_cycles(self) -> dict[str, int]:
         """Every ``TIMING_FIELDS`` entry of ``nmsim.compile.compiled``, resolved."""
-        out = {f.name: getattr(self.timing, f.name) for f in fields(TimingSpec) if f.name != "sources"}
+        out = {k: getattr(self.timing, k) for k in TIMING_KEYS}
         out["synapses_per_read"] = self.core.synapses_per_read
         out["flits_per_packet"] = self.flits_per_packet
         out["router_buffer_packets"] = self.noc.router_buffer_packets
