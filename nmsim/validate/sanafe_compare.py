@@ -342,17 +342,19 @@ def networks(workdir: Path, quick: bool = False) -> list[tuple]:
     out.append(("small-chain", "nmsim examples/sanafe/small_snn.yaml on mesh_arch.yaml (hand-written, hops in all "
                 "four directions)", mesh, examples_dir() / "small_snn.yaml", 10))
     workdir.mkdir(parents=True, exist_ok=True)
-    out.append(("random-mesh", "random recurrent network, 32 inputs + 200 LIF on mesh_arch.yaml, high activity",
+    out.append(("random-mesh", "random recurrent network, 32 inputs + 200 LIF on mesh_arch.yaml, high activity, "
+                "10% zero weights, 5% repeated edges",
                 mesh, write_random_snn(workdir / "random_mesh_snn.yaml", mesh, n_in=32, n_lif=200, density=0.05,
-                                       n_steps=20, p_in=0.3, seed=1, name="random_mesh"), 20))
+                                       n_steps=20, p_in=0.3, seed=1, name="random_mesh", zero_frac=0.1,
+                                       dup_frac=0.05), 20))
     loihi = sanafe_loihi_file()
     if loihi is not None and not quick:
         out.append(("random-loihi", "random recurrent network, 64 inputs + 1500 LIF over 16 tiles of SANA-FE's "
-                    "loihi.yaml (from the installed wheel), sparse activity",
+                    "loihi.yaml (from the installed wheel), sparse activity, 10% zero weights, 5% repeated edges",
                     loihi, write_random_snn(workdir / "random_loihi_snn.yaml", loihi, n_in=64, n_lif=1500,
                                             density=0.01, n_steps=20, p_in=0.1, seed=2, tiles=16,
                                             name="random_loihi", weights=(-4, -3, -2, -1, 1, 2, 3),
-                                            thresholds=(6, 12)), 20))
+                                            thresholds=(6, 12), zero_frac=0.1, dup_frac=0.05), 20))
     return out
 
 

@@ -84,7 +84,7 @@ def split_ref(ref: str, groups: dict, what: str) -> tuple[str, range]:
         raise E(f"{what}: unsupported feature: dendrite compartment address {ref!r}")
     idx = index_range(rest, what)
     if idx[-1] >= groups[g]:
-        raise E(f"{what}: neuron {ref!r} outside group {g!r} of {groups[g]} neurons")
+        raise E(f"{what}: neuron {s!r} outside group {g!r} of {groups[g]} neurons")
     return g, idx
 
 
@@ -153,13 +153,10 @@ def _read_groups(P: str, nd: dict, neuron_blocks: dict):
         if gname in sizes:
             raise E(f"{W}: defined twice")
         ga = _flatten(attrs(g.get("attributes"), f"{W} attributes", E), W)
-        _check_neuron_keys(ga, W)
-        runs = []
+        runs = []  # attribute names are checked once the soma model is known (a TrueNorth soma is refused first)
         for w, key, val in _neuron_entries(P, g, gname, neuron_blocks):
             r = index_range(key, w)
-            a = _flatten(attrs(val, w, E), w)
-            _check_neuron_keys(a, w)
-            runs.append((r, a, w))
+            runs.append((r, _flatten(attrs(val, w, E), w), w))
         runs.sort(key=lambda x: x[0].start)
         n = 0
         for r, _, w in runs:
@@ -391,6 +388,8 @@ def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float =
 
     # per neuron: merged attributes (group, then neuron run), units, kind
     kind, attrs_of, dend_units, lif_somas, input_tiles = {}, {}, set(), set(), set()
+    checked = set()
+    W_group = {str(g["name"]): f"{at_line(P, g)}: group {g['name']}" for g in nd.get("groups") or []}
     syn_of = {}  # group -> list of synapse unit names (None = default) per neuron
     for g, n in sizes.items():
         per, ks, syn = [], set(), []
@@ -407,6 +406,10 @@ def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float =
                 if model not in ("leaky_integrate_fire", "input"):
                     reason = MODEL_REFUSED.get(("soma", model), "nmsim reproduces leaky_integrate_fire and input somas")
                     raise ChipConfigError(f"{w}: soma unit {unit.name}: unsupported soma model {model!r}: {reason}")
+                if id(a_run) not in checked:
+                    _check_neuron_keys(gattrs[g], W_group[g])
+                    _check_neuron_keys(a_run, w)
+                    checked.add(id(a_run))
                 den = hw["dendrite"].get((g, i)) or a.get("dendrite_hw_name")
                 if den is not None:
                     u = arch.unit("dendrite", str(den), w, "dendrite_hw_name", E)

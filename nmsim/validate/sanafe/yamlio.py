@@ -198,7 +198,12 @@ def parse_item(text: str, line: int, what: str, err):
     lines = text.split("\n")
     ind = len(lines[0]) - len(lines[0].lstrip(" "))
     body = "\n".join(s[ind:] for s in lines)
-    doc = parse_text(body, what, err, line_offset=line - 1)
+    yaml, Loader = loader()
+    try:
+        doc = yaml.load(body, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        msg = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise err(f"{what}:{line}: YAML syntax error in the list item starting here: {msg}") from None
     if not isinstance(doc, list) or len(doc) != 1:
         raise err(f"{what}:{line}: expected one list item")
     return doc[0]
