@@ -254,21 +254,17 @@ def test_edge_errors_name_the_first_line(tmp_path):
     text = report.snn_text().replace("    - a.0 -> a.1: [weight: 1.0]\n", "\n".join(lines) + "\n")
     n.write_text(text)
     first = text.split("\n").index("    - a.0 -> a.7: [weight: 1.0]") + 1
-    with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: edge a.0 -> a.7: target neuron outside its group"):
-        import_snn(n, a)
-    # the same problem written in a form YAML reads (not the one-line fast path): same line, same refusal
-    n.write_text(text.replace("    - a.0 -> a.7: [weight: 1.0]", "    - a.0 -> a.7:\n        [weight: 1.0]"))
-    with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: edge a.0 -> a.7: neuron 'a.7' outside group"):
-        import_snn(n, a)
-    n.write_text(text.replace("    - a.0 -> a.7: [weight: 1.0]\n", ""))
-    with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: edge a.0 -> a.1: unsupported feature: non-integer"):
-        import_snn(n, a)
-    n.write_text(text.replace("    - a.0 -> a.7: [weight: 1.0]", "    - a.0 -> a.1: [weight: 1.0, delay: 2]"))
-    with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: edge a.0 -> a.1: unsupported attribute 'delay'"):
-        import_snn(n, a)
-    n.write_text(text.replace("    - a.0 -> a.7: [weight: 1.0]", "    - a.0 -> a.1: [weight: [1.0"))
-    with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: YAML syntax error"):
-        import_snn(n, a)
+    bad = "    - a.0 -> a.7: [weight: 1.0]"
+    for replacement, message in [
+            (bad, "edge a.0 -> a.7: target neuron outside its group"),  # the one-line fast path
+            # the same problem in a form only YAML reads: same line, same refusal
+            ("    - a.0 -> a.7:\n        [weight: 1.0]", "edge a.0 -> a.7: neuron 'a.7' outside group"),
+            ("", "edge a.0 -> a.1: unsupported feature: non-integer"),  # the next line's problem, once this one is gone
+            ("    - a.0 -> a.1: [weight: 1.0, delay: 2]", "edge a.0 -> a.1: unsupported attribute 'delay'"),
+            ("    - a.0 -> a.1: [weight: [1.0", "YAML syntax error")]:
+        n.write_text(text.replace(bad + ("\n" if not replacement else ""), replacement))
+        with pytest.raises(NetworkError, match=rf"snn.yaml:{first}: {message}"):
+            import_snn(n, a)
 
 
 def test_streamed_import_equals_plain_yaml(tmp_path):

@@ -66,3 +66,19 @@ def test_engine_reads_and_counts_them():
     from nmsim.compile.build import gather
     assert (gather(model, res.fired, "out") == ref).all()
     assert ref[:, 1].tolist() == [0, 1, 1] and ref[:, 2].sum() == 0 and ref[:, 0].sum() == 0
+
+
+def test_pruned_lm_weights_stay_absent():
+    """The LM builder hands the network only the model file's stored (non-zero) weights: a pruned weight is
+    an absent synapse, and the network's synapse count is the golden reference's count of stored weights."""
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+    from nmsim.paths import project_root
+    from nmsim.replay.network import build_lm_network
+
+    g = GoldenModel(load_model(project_root() / "workloads" / "models" / "ptb-egru-tiny.nmm"))
+    lm = build_lm_network(g)
+    stored = sum(int(np.count_nonzero(L.W_data)) + int(np.count_nonzero(L.R_data)) for L in g.layers)
+    assert stored == sum(int(L.W_colnnz.sum() + L.R_colnnz.sum()) for L in g.layers)  # the file stores no zeros
+    assert lm.net.nnz == stored + int(np.count_nonzero(g.emb))  # + the tied decoder's non-zero embedding weights
+    assert all((q.weights.data != 0).all() for q in lm.net.projections)
