@@ -327,3 +327,19 @@ def test_cli_import_prints_chip(capsys):
 def test_errors_are_nmsim_errors():
     assert issubclass(ChipConfigError, NmsimError) and issubclass(NetworkError, NmsimError)
     assert np.dtype(np.int64)  # keep numpy imported for the hand checks above
+
+
+@pytest.mark.parametrize("value, refused", [("buffer_position: soma", None), ("buffer_inside_unit: false", None),
+                                            ("buffer_position: dendrite", "fires other neurons"),
+                                            ("buffer_position: axon_out", "fires other neurons"),
+                                            ("buffer_inside_unit: true", "aborts")])
+def test_core_buffer_attributes(tmp_path, value, refused):
+    # SANA-FE 2.2.9 changes the spikes with the buffer elsewhere (and aborts with it inside the soma): only
+    # nmsim's own arrangement, the buffer before the soma, is read
+    a = tmp_path / "arch.yaml"
+    a.write_text(report.arch_text().replace("max_neurons_supported: 16", "max_neurons_supported: 16, " + value))
+    if refused is None:
+        assert import_arch(a).n_cores == 4
+    else:
+        with pytest.raises(ChipConfigError, match=f"unsupported attribute value {value.split(':')[0]}.*{refused}"):
+            import_arch(a)

@@ -25,10 +25,10 @@ from nmsim.describe.actions import ACTIONS
 from nmsim.describe.chip import (BarrierSpec, ChipSpec, ClockSpec, CoreSpec, EnergySpec, MeshSpec, NocSpec,
                                  StaticSpec, TimingSpec)
 from nmsim.errors import ChipConfigError
-from nmsim.validate.sanafe.attributes import (ARCH_KEYS, CORE_KEYS, CORE_NOTED, LOG_KEYS, MODEL_REFUSED,
+from nmsim.validate.sanafe.attributes import (ARCH_KEYS, CORE_KEYS, CORE_VALUES, LOG_KEYS, MODEL_REFUSED,
                                               SOMA_COST_KEYS, TILE_KEYS, UNIT_KEYS, UNIT_KINDS, UNIT_MODELS)
 from nmsim.validate.sanafe.yamlio import attrs as _attrs
-from nmsim.validate.sanafe.yamlio import expand_name, num as _num, read_yaml
+from nmsim.validate.sanafe.yamlio import expand_name, num as _num, read_yaml, truthy
 
 DEFAULT_CLOCK_HZ = 10e9
 
@@ -185,6 +185,10 @@ def parse_arch(path: str | Path) -> SanafeArch:
             raise ChipConfigError(f"{path}: core {cname}: unsupported section {k!r}")
     ca = _attrs(body.get("attributes"), f"core {cname}", ChipConfigError)
     _check_keys(ca, CORE_KEYS | LOG_KEYS, f"core {cname}", path)
+    for k, (ok, why) in CORE_VALUES.items():
+        if k in ca and str(ca[k]).strip().lower() != ok:
+            raise ChipConfigError(f"{path}: core {cname}: unsupported attribute value {k}: {ca[k]!r} (nmsim reads "
+                                  f"{k}: {ok}: {why})")
     units = {}
     for kind in UNIT_KINDS:
         lst = body.get(kind) or []
@@ -298,10 +302,15 @@ def to_chip(arch: SanafeArch, *, clock_hz: float = DEFAULT_CLOCK_HZ, synapse_uni
     for k in SOMA_COST_KEYS:
         if k not in cm:
             raise ChipConfigError(f"{path}: soma unit {soma.name}: missing {k}")
-    for k, why in CORE_NOTED.items():
-        if k in arch.core_attrs:
-            notes.add(f"core attribute {k}: {arch.core_attrs[k]!r} read; no effect on nmsim's counts, energy or "
-                      f"timing ({why})")
+    for den_name in sorted(set(dendrite_units or [])) or [None]:
+        if arch.units.get("dendrite"):
+            d = arch.unit("dendrite", den_name)
+            if truthy(d.attributes.get("update_every_timestep", False)):
+                notes.add(f"dendrite unit {d.name}: update_every_timestep read; with zero dendrite costs it changes "
+                          f"no count, energy or time")
+    if "buffer_position" not in arch.core_attrs:
+        notes.add("core buffer_position not given (SANA-FE 2.2.9 requires it): nmsim's timestep buffer is before the "
+                  "soma, as with buffer_position: soma")
     if cm["latency_spike_out"]:
         notes.add(f"soma latency_spike_out ({cm['latency_spike_out'] * 1e9:g} ns) has no nmsim action; it is left out "
                   f"of nmsim's timing")
@@ -353,6 +362,8 @@ def to_chip(arch: SanafeArch, *, clock_hz: float = DEFAULT_CLOCK_HZ, synapse_uni
     n_cores = arch.width * arch.height * arch.cores_per_tile
     idx_bits = max(1, math.ceil(math.log2(max(arch.max_neurons, 2))))
     a = "assumption: SANA-FE does not model this; generous value so no network is refused"
+    # Built directly, not through nmsim.describe.chip.parse_chip (which reads chip TOML documents): every value
+    # here comes from the checks above.  Engine limits are checked again when the network is compiled.
     return ChipSpec(
         name=f"sanafe-{arch.name}", description=f"imported from SANA-FE architecture {path}", path=path,
         schema_version=1,

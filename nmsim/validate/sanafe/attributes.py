@@ -15,12 +15,15 @@ HOPS = ("north", "east", "south", "west")
 
 ARCH_KEYS = {"topology", "width", "height", "link_buffer_size", "sync_model", "latency_sync"}
 TILE_KEYS = {f"{q}_{d}_hop" for q in ("energy", "latency") for d in HOPS}
-#: core attributes with no effect on counts, energy or nmsim's timing (each gets an import note)
-CORE_NOTED = {
-    "buffer_position": "the time-step buffer position only shifts which SANA-FE unit waits for the next step",
-    "buffer_inside_unit": "idem",
+#: core attributes read with one accepted value each: ``{name: (accepted value, reason other values are refused)}``
+CORE_VALUES = {
+    "buffer_position": ("soma", "nmsim holds each step's synaptic input in a buffer before the soma (read at the next "
+                                "step); SANA-FE 2.2.9 with the buffer before the dendrite or the axon out fires "
+                                "other neurons (checked)"),
+    "buffer_inside_unit": ("false", "SANA-FE 2.2.9 aborts its LIF soma with a buffer inside the unit (checked); nmsim "
+                                    "models the buffer before the soma"),
 }
-CORE_KEYS = {"max_neurons_supported"} | set(CORE_NOTED)
+CORE_KEYS = {"max_neurons_supported"} | set(CORE_VALUES)
 LOG_KEYS = {"log_energy", "log_latency"}  # logging switches, no effect on the model
 UNIT_KEYS = {
     "axon_in": {"energy_message_in", "latency_message_in"},
