@@ -24,11 +24,12 @@ from nmsim.describe.network import Network
 from nmsim.errors import ChipConfigError, NetworkError
 from nmsim.validate.sanafe.arch import (DEFAULT_CLOCK_HZ, ImportNotes, SanafeArch, check_dendrites, parse_arch,
                                         to_chip, unit_costs)
-from nmsim.validate.sanafe.attributes import (EDGE_KEYS, EDGE_REFUSED, EDGE_TYPES, FORCE_KEYS, MAP_KEYS,
+from nmsim.validate.sanafe.attributes import (FORCE_KEYS, MAP_KEYS,
                                               MODEL_REFUSED, NEURON_HW_KEYS, NEURON_KEYS, NEURON_LOG_KEYS,
                                               NEURON_REFUSED, NEURON_SECTIONS, SOMA_COST_KEYS, refusal)
-from nmsim.validate.sanafe.yamlio import (Block, at_line, attrs, cut_blocks, fast_item, index_range, num, parse_item,
-                                          parse_text, read_text, truthy)
+from nmsim.validate.sanafe.edges import Edges, read_edges
+from nmsim.validate.sanafe.yamlio import (at_line, attrs, cut_blocks, fast_item, index_range, num, parse_item,
+                                          parse_text, read_text, split_ref, truthy)
 
 E = NetworkError
 
@@ -67,25 +68,6 @@ class SanafeNet:
 def _pop_name(group: str) -> str:
     s = re.sub(r"[^A-Za-z0-9_-]", "_", str(group))
     return s if s and s[0].isalpha() else f"g{s}"
-
-
-def split_ref(ref: str, groups: dict, what: str) -> tuple[str, range]:
-    """``group``, ``group.3`` or ``group.0..4`` -> (group, indices)."""
-    s = str(ref).strip()
-    if s in groups:
-        return s, range(groups[s])
-    g, dot, rest = s.partition(".")
-    while dot and g not in groups:  # group names may contain dots
-        g2, dot, rest2 = rest.partition(".")
-        g, rest = f"{g}.{g2}", rest2
-    if g not in groups:
-        raise E(f"{what}: unknown neuron group in {ref!r}")
-    if "." in rest and not re.fullmatch(r"\d+\.\.\d+", rest):
-        raise E(f"{what}: unsupported feature: dendrite compartment address {ref!r}")
-    idx = index_range(rest, what)
-    if idx[-1] >= groups[g]:
-        raise E(f"{what}: neuron {s!r} outside group {g!r} of {groups[g]} neurons")
-    return g, idx
 
 
 # --------------------------------------------------------------------------- groups
@@ -210,137 +192,6 @@ def _read_mappings(P, items, sizes, arch):
     return where, hw
 
 
-# --------------------------------------------------------------------------- edges
-
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-#: one edge per line, ``- a.i -> b.j: [weight: w]`` (what generators write); anything else goes through YAML
-_EDGE_FAST = re.compile(rf"^[ ]*-[ ]+([^\s:]+)\.(\d+)[ ]*->[ ]*([^\s:]+)\.(\d+)[ ]*:[ ]*\[[ ]*weight[ ]*:[ ]*({_NUM})[ ]*\][ ]*$",
-                        re.MULTILINE)
-CHUNK = 100_000  # lines per streamed chunk of the edge list
-
-
-class _Edges:
-    """Edges accumulated in file order, validated chunk by chunk (first problem reported with its line)."""
-
-    def __init__(self, P, sizes, kind):
-        self.P, self.sizes, self.kind = P, sizes, kind
-        self.gid = {g: i for i, g in enumerate(sizes)}
-        self.gname = list(sizes)
-        self.out = []  # arrays (sgid, si, dgid, di, weight, named synapse unit) per chunk or item
-        self.units = set()  # synapse units named per edge
-
-    def add_fast(self, lines_no, sg, si, dg, di, ws):
-        """A chunk of one-line edges: validated at once, the first problem reported with its line."""
-        gid = self.gid
-        n = len(sg)
-        sgid = np.fromiter((gid.get(x, -1) for x in sg), np.int64, n)
-        dgid = np.fromiter((gid.get(x, -1) for x in dg), np.int64, n)
-        si_, di_ = np.fromiter(map(int, si), np.int64, n), np.fromiter(map(int, di), np.int64, n)
-        w = np.fromiter(map(float, ws), np.float64, n)
-        size = np.array(list(self.sizes.values()) + [0], np.int64)
-        is_in = np.array([self.kind[g] == "input" for g in self.sizes] + [False])
-        checks = [(sgid < 0, "unknown source group"), (dgid < 0, "unknown target group"),
-                  (si_ >= size[sgid], "source neuron outside its group"),
-                  (di_ >= size[dgid], "target neuron outside its group"), (is_in[dgid], "targets input neurons"),
-                  (w != np.round(w), "unsupported feature: non-integer weight (nmsim weights are integers)"),
-                  (np.abs(w) >= 2.0**31, "weight magnitude must be < 2**31")]
-        bad = np.zeros(n, bool)
-        for m, _ in checks:
-            bad |= m
-        if bad.any():
-            k = int(np.argmax(bad))
-            why = next(r for m, r in checks if m[k])
-            raise E(f"{self.P}:{lines_no()[k]}: edge {sg[k]}.{si[k]} -> {dg[k]}.{di[k]}: {why}")
-        self.out.append((sgid, si_, dgid, di_, w.astype(np.int64), np.zeros(n, bool)))
-
-    def add_item(self, line, e, where_syn):
-        """A general edge item (any form SANA-FE accepts), already parsed by YAML."""
-        P = self.P
-        if not isinstance(e, dict) or len(e) != 1:
-            raise E(f"{P}:{line}: edges: entries are 'a.i -> b.j: [weight: w]'")
-        (text, val), = e.items()
-        W = f"{P}:{line}: edge {text}"
-        ea = attrs(val, W, E)
-        for sec in ("synapse", "dendrite"):
-            if sec in ea:
-                inner = attrs(ea.pop(sec), f"{W}: {sec}", E)
-                for k in inner:
-                    if sec == "dendrite" or k != "weight":
-                        raise E(refusal(k, f"{W}: {sec}", EDGE_REFUSED, {"weight"} if sec == "synapse" else set()))
-                ea.update(inner)
-        for k in ea:
-            if k not in EDGE_KEYS:
-                raise E(refusal(k, W, EDGE_REFUSED, EDGE_KEYS - {"synapse", "dendrite"}))
-        parts = str(text).split("->")
-        if len(parts) != 2:
-            raise E(f"{W}: expected 'source -> target'")
-        sg, si = split_ref(parts[0], self.sizes, W)
-        dg, di = split_ref(parts[1], self.sizes, W)
-        etype = str(ea.get("type", "sparse" if ("." in parts[0] or "." in parts[1]) else "dense"))
-        if etype not in EDGE_TYPES:
-            raise E(f"{W}: unsupported connection type {etype!r}: nmsim reads {' and '.join(EDGE_TYPES)} edges "
-                    f"(conv2d and other generated connectivity: write the edges out)")
-        if self.kind[dg] == "input":
-            raise E(f"{W}: targets input neurons")
-        if etype != "dense" and len(si) > 1 and len(di) > 1:
-            raise E(f"{W}: unsupported feature: range-to-range {etype} edge (write 'type: dense' with one weight "
-                    f"per pair, or single neurons)")
-        wv = ea.get("weight", 1.0)
-        n = len(si) * len(di)
-        ws = wv if isinstance(wv, list) else [wv] * n
-        if len(ws) != n:
-            raise E(f"{W}: {len(ws)} weights for {n} synapses")
-        w = np.array([num(x, f"{W}: weight", E) for x in ws], np.float64)
-        if (w != np.round(w)).any():
-            raise E(f"{W}: unsupported feature: non-integer weight {w[w != np.round(w)][0]:g} (nmsim weights are "
-                    f"integers)")
-        if (np.abs(w) >= 2.0**31).any():
-            raise E(f"{W}: weight magnitude must be < 2**31")
-        if "synapse_hw_name" in ea:
-            where_syn(str(ea["synapse_hw_name"]), W)
-            self.units.add(str(ea["synapse_hw_name"]))
-        a = np.repeat(np.arange(si.start, si.stop, dtype=np.int64), len(di))
-        b = np.tile(np.arange(di.start, di.stop, dtype=np.int64), len(si))
-        self.out.append((np.full(n, self.gid[sg], np.int64), a,
-                         np.full(n, self.gid[dg], np.int64), b, w.astype(np.int64),
-                         np.full(n, "synapse_hw_name" in ea)))
-
-    def arrays(self):
-        """``(src group id, src index, dst group id, dst index, weight, named unit)`` in file order."""
-        if not self.out:
-            z = np.zeros(0, np.int64)
-            return z, z, z, z, z, np.zeros(0, bool)
-        cols = tuple(np.concatenate(c) for c in zip(*self.out))
-        self.out = []
-        return cols
-
-
-def _read_edges(P, blocks, doc_edges, edges: _Edges, where_syn):
-    """Stream the edge list: chunks of one-line edges by one regular expression, anything else by YAML."""
-    for blk in blocks:
-        for a, b in blk.chunks(CHUNK):
-            text = "\n".join(blk.lines[a:b])
-            found = _EDGE_FAST.findall(text)
-            n_items = sum(1 for x in blk.lines[a:b] if x.strip() and not x.lstrip().startswith("#"))
-            if found and len(found) == n_items:
-                def lines_no(a=a, b=b):
-                    return [j + 1 for j in range(a, b) if blk.lines[j].strip()
-                            and not blk.lines[j].lstrip().startswith("#")]
-                sg, si, dg, di, ws = zip(*found)
-                edges.add_fast(lines_no, sg, si, dg, di, ws)
-                continue
-            sub = Block(blk.key, blk.line, blk.lines, a, b, blk.indent)
-            for line, item in sub.items(P, E):
-                m = _EDGE_FAST.match(item) if "\n" not in item else None
-                if m:
-                    edges.add_fast(lambda line=line: [line], *([x] for x in m.groups()))
-                else:
-                    edges.add_item(line, parse_item(item, line, P, E), where_syn)
-    for e in doc_edges or []:
-        edges.add_item(getattr(e, "line", 0), e, where_syn)
-    return edges.arrays()
-
-
 # --------------------------------------------------------------------------- import
 
 
@@ -353,40 +204,39 @@ def _items(blocks, doc_list, P):
         yield getattr(it, "line", 0), "", it
 
 
-def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float = DEFAULT_CLOCK_HZ) -> SanafeNet:
-    """SANA-FE SNN file + its architecture file -> nmsim network, chip, placement and inputs.
+def _units_of(arch, hw, g, i, a, w, P):
+    """Neuron ``g.i``'s soma unit and model (refused if nmsim cannot run it), dendrite and synapse unit names;
+    a mapping's unit wins over the attribute ``*_hw_name``.  Every name must exist in the architecture."""
+    soma_name = hw["soma"].get((g, i)) or a.get("soma_hw_name")
+    soma_name = None if soma_name is None else str(soma_name)
+    unit = arch.unit("soma", soma_name, f"{w}" if soma_name else P, "soma_hw_name", E)
+    model = unit.model or "leaky_integrate_fire"
+    if a.get("model") not in (None, model):
+        raise E(f"{w}: neuron model {a['model']!r} does not match soma unit {unit.name} (model {model!r})")
+    if model not in ("leaky_integrate_fire", "input"):
+        reason = MODEL_REFUSED.get(("soma", model), "nmsim reproduces leaky_integrate_fire and input somas")
+        raise ChipConfigError(f"{w}: soma unit {unit.name}: unsupported soma model {model!r}: {reason}")
+    den = hw["dendrite"].get((g, i)) or a.get("dendrite_hw_name")
+    if den is not None:
+        u = arch.unit("dendrite", str(den), w, "dendrite_hw_name", E)
+        try:
+            unit_costs(arch, u)
+        except ChipConfigError as exc:
+            raise ChipConfigError(f"{w}: dendrite_hw_name {u.name!r}: {exc}") from None
+        den = u.name
+    sname = hw["synapse"].get((g, i)) or a.get("synapse_hw_name")
+    if sname is not None:
+        sname = arch.unit("synapse", str(sname), w, "synapse_hw_name", E).name
+    return unit, model, den, sname
 
-    The chip's costs are those of the units the network uses (all LIF neurons must use units with
-    the same costs; input neurons must sit on zero-cost ``input`` somas on one tile, where the nmsim
-    host then attaches).
+
+def _classify(P, arch, nd, sizes, gattrs, nattrs, hw, where):
+    """Per neuron: merged attributes (group, then its run), soma / dendrite / synapse units, kind.
+
+    Returns ``kind[g]`` ("lif" / "input"), ``attrs_of[g]`` (a dict per neuron), ``syn_of[g]`` (synapse unit
+    name or None per neuron), and the dendrite units, LIF soma units and input tiles in use.  The soma model
+    is checked before any attribute name (a TrueNorth soma is refused for its model, not for its ``leak``).
     """
-    P, arch_path = str(snn_path), str(arch_path)
-    arch = parse_arch(arch_path)
-    notes = ImportNotes()
-    text, blocks = cut_blocks(read_text(P, E), {"edges": ("network", None), "mappings": (None, 0),
-                                                "neurons": ("network", None)})
-    doc = parse_text(text, P, E)
-    if not isinstance(doc, dict):
-        raise E(f"{P}: expected a YAML mapping at the top level")
-    if "network" not in doc:
-        raise E(f"{P}: missing 'network' section")
-    for k in doc:
-        if k not in ("network", "mappings"):
-            raise E(f"{P}: unsupported section {k!r}")
-    nd = doc["network"] or {}
-    for k in nd:
-        if k not in ("name", "groups", "edges"):
-            raise E(f"{P}: network.{k}: unsupported section")
-    group_lines = sorted(getattr(g, "line", 0) for g in nd.get("groups") or [])
-    neuron_blocks = {}  # group line -> its cut-out neurons block
-    for blk in blocks["neurons"]:
-        owner = [x for x in group_lines if x <= blk.line]
-        if owner:
-            neuron_blocks[owner[-1]] = blk
-    sizes, gattrs, nattrs = _read_groups(P, nd, neuron_blocks)
-    where, hw = _read_mappings(P, _items(blocks["mappings"], doc.get("mappings"), P), sizes, arch)
-
-    # per neuron: merged attributes (group, then neuron run), units, kind
     kind, attrs_of, dend_units, lif_somas, input_tiles = {}, {}, set(), set(), set()
     checked = set()
     W_group = {str(g["name"]): f"{at_line(P, g)}: group {g['name']}" for g in nd.get("groups") or []}
@@ -396,32 +246,14 @@ def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float =
         for r, a_run, w in nattrs[g]:
             a = {**gattrs[g], **a_run}
             for i in r:
-                soma_name = hw["soma"].get((g, i)) or a.get("soma_hw_name")
-                soma_name = None if soma_name is None else str(soma_name)
-                unit = arch.unit("soma", soma_name, f"{w}" if soma_name else P, "soma_hw_name", E)
-                model = unit.model or "leaky_integrate_fire"
-                if a.get("model") not in (None, model):
-                    raise E(f"{w}: neuron model {a['model']!r} does not match soma unit {unit.name} "
-                            f"(model {model!r})")
-                if model not in ("leaky_integrate_fire", "input"):
-                    reason = MODEL_REFUSED.get(("soma", model), "nmsim reproduces leaky_integrate_fire and input somas")
-                    raise ChipConfigError(f"{w}: soma unit {unit.name}: unsupported soma model {model!r}: {reason}")
-                if id(a_run) not in checked:
+                unit, model, den, sname = _units_of(arch, hw, g, i, a, w, P)
+                if id(a_run) not in checked:  # attribute names: once per run, after the soma model
                     _check_neuron_keys(gattrs[g], W_group[g])
                     _check_neuron_keys(a_run, w)
                     checked.add(id(a_run))
-                den = hw["dendrite"].get((g, i)) or a.get("dendrite_hw_name")
                 if den is not None:
-                    u = arch.unit("dendrite", str(den), w, "dendrite_hw_name", E)
-                    try:
-                        unit_costs(arch, u)
-                    except ChipConfigError as exc:
-                        raise ChipConfigError(f"{w}: dendrite_hw_name {u.name!r}: {exc}") from None
-                    dend_units.add(u.name)
-                sname = hw["synapse"].get((g, i)) or a.get("synapse_hw_name")
-                if sname is not None:
-                    arch.unit("synapse", str(sname), w, "synapse_hw_name", E)
-                syn.append(None if sname is None else str(sname))
+                    dend_units.add(den)
+                syn.append(sname)
                 if model == "input":
                     c = unit_costs(arch, unit)
                     if any(c.get(k, 0.0) for k in SOMA_COST_KEYS):
@@ -445,54 +277,105 @@ def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float =
     if len(input_tiles) > 1:
         raise E(f"{P}: input neurons mapped to tiles {sorted(input_tiles)}: nmsim's host (which owns input neurons) "
                 f"attaches to one router; map every input neuron to one tile")
-    check_dendrites(arch, dend_units)
+    return kind, attrs_of, syn_of, dend_units, lif_somas, input_tiles
 
-    def where_syn(name, W):
-        arch.unit("synapse", name, W, "synapse_hw_name", E)
 
-    edges = _Edges(P, sizes, kind)
-    sgid, si, dgid, di, w, named = _read_edges(P, blocks["edges"], nd.get("edges"), edges, where_syn)
-    ln = sgid
-    gl = list(sizes)
-    for k, g in enumerate(gl):  # edges without synapse_hw_name use their target neuron's synapse unit
-        m = (dgid == k) & ~named
-        if m.any():
-            edges.units.update(syn_of[g][j] for j in np.unique(di[m]).tolist())
-    used_syn = edges.units or {None}
-    syn_units = {arch.unit("synapse", h).name for h in used_syn}
-    costs = {tuple(sorted(unit_costs(arch, arch.unit("synapse", s)).items())) for s in syn_units}
+def _read_document(P: str):
+    """The SNN file with its long lists cut out: ``(doc, network section, blocks, neuron block per group line)``."""
+    text, blocks = cut_blocks(read_text(P, E), {"edges": ("network", None), "mappings": (None, 0),
+                                                "neurons": ("network", None)})
+    doc = parse_text(text, P, E)
+    if not isinstance(doc, dict):
+        raise E(f"{P}: expected a YAML mapping at the top level")
+    if "network" not in doc:
+        raise E(f"{P}: missing 'network' section")
+    for k in doc:
+        if k not in ("network", "mappings"):
+            raise E(f"{P}: unsupported section {k!r}")
+    nd = doc["network"] or {}
+    for k in nd:
+        if k not in ("name", "groups", "edges"):
+            raise E(f"{P}: network.{k}: unsupported section")
+    group_lines = sorted(getattr(g, "line", 0) for g in nd.get("groups") or [])
+    neuron_blocks = {}  # group line -> its cut-out neurons block
+    for blk in blocks["neurons"]:
+        owner = [x for x in group_lines if x <= blk.line]
+        if owner:
+            neuron_blocks[owner[-1]] = blk
+    return doc, nd, blocks, neuron_blocks
+
+
+def _one_cost_table(arch, kind: str, names: set, what: str) -> None:
+    """nmsim has one cost table per chip: the ``kind`` units in use must cost the same."""
+    costs = {tuple(sorted(unit_costs(arch, arch.unit(kind, s)).items())) for s in names}
     if len(costs) > 1:
-        raise ChipConfigError(f"{arch.path}: synapse units {sorted(syn_units)} with different costs are used; nmsim "
-                              f"has one synaptic-op cost per chip")
-    som_costs = {tuple(sorted(unit_costs(arch, arch.unit("soma", s)).items())) for s in lif_somas}
-    if len(som_costs) > 1:
-        raise ChipConfigError(f"{arch.path}: LIF soma units {sorted(lif_somas)} with different costs are used; nmsim "
-                              f"has one neuron-update cost per chip")
+        raise ChipConfigError(f"{arch.path}: {kind} units {sorted(names)} with different costs are used; nmsim has "
+                              f"one {what} cost per chip")
 
-    # mesh directions used (for direction-dependent hop costs)
+
+def _directions(arch, sizes, where, sgid, si, dgid, di) -> set:
+    """Mesh directions the edges' packets take (for direction-dependent hop costs)."""
+    gl = list(sizes)
     off = np.cumsum([0] + [sizes[g] for g in gl])
     tile_all = np.concatenate([where[g][:, 0] for g in gl])
     s_tile, d_tile = tile_all[off[sgid] + si], tile_all[off[dgid] + di]
     sx, sy = s_tile // arch.height, s_tile % arch.height
     dx, dy = d_tile // arch.height, d_tile % arch.height
-    dirs = {name for name, m in (("east", dx > sx), ("west", dx < sx), ("north", dy > sy), ("south", dy < sy))
+    return {name for name, m in (("east", dx > sx), ("west", dx < sx), ("north", dy > sy), ("south", dy < sy))
             if m.any()}
-    tiles_used = len(np.unique(np.concatenate([w_[:, 0] for w_ in where.values()])))
-    units = {"soma": sorted(lif_somas)[0] if lif_somas else None, "synapse": sorted(syn_units)[0],
-             "dendrite": sorted(dend_units)[0] if dend_units else None}
-    chip = to_chip(arch, clock_hz=clock_hz, synapse_unit=units["synapse"], soma_unit=units["soma"],
-                   dendrite_units=dend_units or None, tiles_in_use=tiles_used, hop_directions=dirs,
-                   io_tile=min(input_tiles) if input_tiles else 0, notes=notes)
+
+
+def _edge_notes(notes, sgid, si, dgid, di, w) -> None:
     n_zero = int((w == 0).sum())
     if n_zero:
         notes.add(f"{n_zero} edge(s) with weight 0: stored as synapses (read and counted, as in SANA-FE)")
-    if ln.size:
+    if sgid.size:
         o = np.lexsort((di, dgid, si, sgid))
         same = ((sgid[o][1:] == sgid[o][:-1]) & (si[o][1:] == si[o][:-1]) & (dgid[o][1:] == dgid[o][:-1])
                 & (di[o][1:] == di[o][:-1]))
         if same.any():
             notes.add(f"{int(same.sum())} edge(s) repeat a (source, target) pair: each is its own synapse (as in "
                       f"SANA-FE)")
+
+
+def import_snn(snn_path: str | Path, arch_path: str | Path, *, clock_hz: float = DEFAULT_CLOCK_HZ) -> SanafeNet:
+    """SANA-FE SNN file + its architecture file -> nmsim network, chip, placement and inputs.
+
+    The chip's costs are those of the units the network uses (all LIF neurons must use units with
+    the same costs; input neurons must sit on zero-cost ``input`` somas on one tile, where the nmsim
+    host then attaches).  Read in file order, groups, mappings, then edges; the first problem raises.
+    """
+    P, arch_path = str(snn_path), str(arch_path)
+    arch = parse_arch(arch_path)
+    notes = ImportNotes()
+    doc, nd, blocks, neuron_blocks = _read_document(P)
+    sizes, gattrs, nattrs = _read_groups(P, nd, neuron_blocks)
+    where, hw = _read_mappings(P, _items(blocks["mappings"], doc.get("mappings"), P), sizes, arch)
+    kind, attrs_of, syn_of, dend_units, lif_somas, input_tiles = _classify(P, arch, nd, sizes, gattrs, nattrs, hw,
+                                                                           where)
+    check_dendrites(arch, dend_units)
+
+    def where_syn(name, W):
+        arch.unit("synapse", name, W, "synapse_hw_name", E)
+
+    edges = Edges(P, sizes, kind)
+    sgid, si, dgid, di, w, named = read_edges(P, blocks["edges"], nd.get("edges"), edges, where_syn)
+    gl = list(sizes)
+    for k, g in enumerate(gl):  # edges without synapse_hw_name use their target neuron's synapse unit
+        m = (dgid == k) & ~named
+        if m.any():
+            edges.units.update(syn_of[g][j] for j in np.unique(di[m]).tolist())
+    syn_units = {arch.unit("synapse", h).name for h in (edges.units or {None})}
+    _one_cost_table(arch, "synapse", syn_units, "synaptic-op")
+    _one_cost_table(arch, "soma", lif_somas, "neuron-update")
+    tiles_used = len(np.unique(np.concatenate([w_[:, 0] for w_ in where.values()])))
+    units = {"soma": sorted(lif_somas)[0] if lif_somas else None, "synapse": sorted(syn_units)[0],
+             "dendrite": sorted(dend_units)[0] if dend_units else None}
+    chip = to_chip(arch, clock_hz=clock_hz, synapse_unit=units["synapse"], soma_unit=units["soma"],
+                   dendrite_units=dend_units or None, tiles_in_use=tiles_used,
+                   hop_directions=_directions(arch, sizes, where, sgid, si, dgid, di),
+                   io_tile=min(input_tiles) if input_tiles else 0, notes=notes)
+    _edge_notes(notes, sgid, si, dgid, di, w)
     return _build(P, nd, sizes, kind, attrs_of, where, arch, chip, (sgid, si, dgid, di, w), tiles_used, notes,
                   units, gl)
 

@@ -295,3 +295,22 @@ def index_range(text, what: str) -> range:
     if not m or int(m[2]) < int(m[1]):
         raise NetworkError(f"{what}: expected a neuron index or range a..b, got {text!r}")
     return range(int(m[1]), int(m[2]) + 1)
+
+
+def split_ref(ref: str, groups: dict, what: str) -> tuple[str, range]:
+    """``group``, ``group.3`` or ``group.0..4`` -> (group, indices)."""
+    s = str(ref).strip()
+    if s in groups:
+        return s, range(groups[s])
+    g, dot, rest = s.partition(".")
+    while dot and g not in groups:  # group names may contain dots
+        g2, dot, rest2 = rest.partition(".")
+        g, rest = f"{g}.{g2}", rest2
+    if g not in groups:
+        raise NetworkError(f"{what}: unknown neuron group in {ref!r}")
+    if "." in rest and not re.fullmatch(r"\d+\.\.\d+", rest):
+        raise NetworkError(f"{what}: unsupported feature: dendrite compartment address {ref!r}")
+    idx = index_range(rest, what)
+    if idx[-1] >= groups[g]:
+        raise NetworkError(f"{what}: neuron {s!r} outside group {g!r} of {groups[g]} neurons")
+    return g, idx
