@@ -279,6 +279,8 @@ def test_streamed_import_equals_plain_yaml(tmp_path):
     doc = yaml.load(snn.read_text(), Loader=yaml.SafeLoader)  # noqa: S506
     block = tmp_path / "block.yaml"
     block.write_text(yaml.safe_dump(doc, default_flow_style=False, sort_keys=False))
+    crlf = tmp_path / "crlf.yaml"  # Windows line ends and trailing comments: the same network
+    crlf.write_bytes(snn.read_text().replace("]\n", "]  # c\n").replace("\n", "\r\n").encode())
     ref = {}
     for e in doc["network"]["edges"]:
         (k, v), = e.items()
@@ -286,7 +288,7 @@ def test_streamed_import_equals_plain_yaml(tmp_path):
         ref.setdefault((src.split(".")[0], dst.split(".")[0]), []).append(
             (int(src.split(".")[1]), int(dst.split(".")[1]), int(v[0]["weight"])))
     assert any(w == 0 for lst in ref.values() for *_, w in lst)
-    for path in (snn, block):
+    for path in (snn, block, crlf):
         s = import_snn(path, ARCH)
         got = {}
         for q in s.network.projections:

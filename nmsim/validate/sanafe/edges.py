@@ -19,11 +19,20 @@ from nmsim.validate.sanafe.yamlio import Block, attrs, num, parse_item, split_re
 E = NetworkError
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-#: one edge per line, ``- a.i -> b.j: [weight: w]`` (what generators write); anything else goes through YAML
-_EDGE_FAST = re.compile(rf"^[ ]*-[ ]+([^\s:]+)\.(\d+)[ ]*->[ ]*([^\s:]+)\.(\d+)[ ]*:[ ]*\[[ ]*weight[ ]*:[ ]*({_NUM})[ ]*\][ ]*$",
+#: one edge per line, ``- a.i -> b.j: [weight: w]`` (what generators write; group names without dots, ``w`` any
+#: token, checked as a number afterwards); anything else goes through YAML
+_EDGE_FAST = re.compile(r"^ *- +([^\s:.]+)\.(\d+) *-> *([^\s:.]+)\.(\d+) *: *\[ *weight *: *([^\],\s]+) *\] *(?:#.*)?$",
                         re.MULTILINE)
+_CONTENT = re.compile(r"^[ ]*[^ \n#]", re.MULTILINE)
 CHUNK = 100_000  # lines per streamed chunk of the edge list
+
+
+def _is_float(x: str) -> bool:
+    try:
+        float(x)
+    except ValueError:
+        return False
+    return True
 
 
 class Edges:
@@ -43,10 +52,16 @@ class Edges:
         sgid = np.fromiter((gid.get(x, -1) for x in sg), np.int64, n)
         dgid = np.fromiter((gid.get(x, -1) for x in dg), np.int64, n)
         si_, di_ = np.fromiter(map(int, si), np.int64, n), np.fromiter(map(int, di), np.int64, n)
-        w = np.fromiter(map(float, ws), np.float64, n)
+        try:
+            w = np.fromiter(map(float, ws), np.float64, n)
+        except ValueError:
+            k = next(k for k, x in enumerate(ws) if not _is_float(x))
+            raise E(f"{self.P}:{lines_no()[k]}: edge {sg[k]}.{si[k]} -> {dg[k]}.{di[k]}: weight: expected a number, "
+                    f"got {ws[k]!r}") from None
+        bad_num = ~np.isfinite(w)
         size = np.array(list(self.sizes.values()) + [0], np.int64)
         is_in = np.array([self.kind[g] == "input" for g in self.sizes] + [False])
-        checks = [(sgid < 0, "unknown source group"), (dgid < 0, "unknown target group"),
+        checks = [(bad_num, "weight must be finite"), (sgid < 0, "unknown source group"), (dgid < 0, "unknown target group"),
                   (si_ >= size[sgid], "source neuron outside its group"),
                   (di_ >= size[dgid], "target neuron outside its group"), (is_in[dgid], "targets input neurons"),
                   (w != np.round(w), "unsupported feature: non-integer weight (nmsim weights are integers)"),
@@ -128,8 +143,7 @@ def read_edges(P, blocks, doc_edges, edges: Edges, where_syn):
         for a, b in blk.chunks(CHUNK):
             text = "\n".join(blk.lines[a:b])
             found = _EDGE_FAST.findall(text)
-            n_items = sum(1 for x in blk.lines[a:b] if x.strip() and not x.lstrip().startswith("#"))
-            if found and len(found) == n_items:
+            if found and (len(found) == b - a or len(found) == len(_CONTENT.findall(text))):  # every item matched
                 def lines_no(a=a, b=b):
                     return [j + 1 for j in range(a, b) if blk.lines[j].strip()
                             and not blk.lines[j].lstrip().startswith("#")]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +76,8 @@ def parse_text(text: str, what: str, err=ChipConfigError, line_offset: int = 0):
 
 def read_text(path: str | Path, err=ChipConfigError) -> str:
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read().replace("\r\n", "\n")  # CRLF files: the same lines
     except FileNotFoundError:
         raise err(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -148,7 +150,7 @@ def cut_blocks(text: str, wanted: dict) -> tuple[str, dict]:
     """
     lines = text.split("\n")
     found = {k: [] for k in wanted}
-    kept = []
+    kept, offsets = [], None
     parent = None
     i, n = 0, len(lines)
     while i < n:
@@ -161,24 +163,22 @@ def cut_blocks(text: str, wanted: dict) -> tuple[str, dict]:
             k_ind = len(m["ind"])
             if parent == (par or m["key"]) and (ind is None or k_ind == ind):
                 j, item_ind = i + 1, None
-                while j < n:
-                    s = lines[j]
-                    st = s.lstrip(" ")
-                    if not st or st.startswith("#"):
-                        j += 1
-                        continue
-                    k = len(s) - len(st)
-                    if item_ind is None:
-                        if k > k_ind or (k == k_ind and st.startswith("-")):
-                            if not st.startswith("-"):
-                                break  # a mapping under the key, not a list: leave it to YAML
+                while j < n:  # the first item fixes the items' indentation
+                    st = lines[j].lstrip(" ")
+                    if st and not st.startswith("#"):
+                        k = len(lines[j]) - len(st)
+                        if st.startswith("-") and k >= k_ind:
                             item_ind = k
-                        else:
-                            break
-                    elif not (k > item_ind or (k == item_ind and st.startswith("-"))):
-                        break
+                        break  # (anything else, e.g. a mapping under the key: left to YAML)
                     j += 1
                 if item_ind is not None:
+                    if offsets is None:
+                        offsets = list(accumulate(map(len, lines), lambda x, y: x + y + 1, initial=0))
+                    # the block ends at the first line that holds something, is not a '- ' item at item_ind and
+                    # is not indented deeper (one regular expression over the text, not a loop over lines)
+                    end = re.compile(rf"^(?! {{{item_ind}}}-)(?! {{{item_ind + 1},}})(?=[ ]*[^ \n#])", re.M)
+                    m_end = end.search(text, offsets[j])
+                    j = n if m_end is None else bisect_right(offsets, m_end.start()) - 1
                     found[m["key"]].append(Block(m["key"], i + 1, lines, i + 1, j, item_ind))
                     kept.append((i, j, " " * k_ind + m["key"] + ": []"))
                     i = j
