@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -96,3 +97,17 @@ def test_compare_needs_steps_without_inputs(tmp_path):
     n.write_text(report.snn_text())
     with pytest.raises(ValueError, match="no input neurons"):
         sc.compare("x", "", a, n)
+
+
+def test_cli_states_the_default_steps(capsys):
+    pytest.importorskip("sanafe")
+    from nmsim.cli import main
+
+    ex = sc.examples_dir()
+    assert main(["validate", "--sanafe", str(ex / "mesh_arch.yaml"), str(ex / "small_snn.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "steps: 8 (default: the longest input spike list)" in out and "time diff" in out
+    assert main(["validate", "--sanafe", str(ex / "mesh_arch.yaml"), str(ex / "small_snn.yaml"), "--steps", "5",
+                 "--timing", "sanafe-simple"]) == 0
+    out = capsys.readouterr().out
+    assert "steps: 5\n" in out and re.search(r"SANA-FE side simple; time diff [+-]0\.000%", out)
