@@ -345,3 +345,23 @@ def test_core_buffer_attributes(tmp_path, value, refused):
     else:
         with pytest.raises(ChipConfigError, match=f"unsupported attribute value {value.split(':')[0]}.*{refused}"):
             import_arch(a)
+
+
+def test_loihi_dendrite_units(tmp_path):
+    """SANA-FE's own loihi.yaml (installed wheel): its plain accumulator is read, its delay accumulator refused."""
+    from nmsim.validate.sanafe.generate import write_random_snn
+    from nmsim.validate.sanafe_compare import sanafe_loihi_file
+
+    loihi = sanafe_loihi_file()
+    if loihi is None:
+        pytest.skip("sanafe's loihi.yaml is not installed")
+    snn = write_random_snn(tmp_path / "l.yaml", loihi, n_in=4, n_lif=20, density=0.1, n_steps=3, p_in=0.5, seed=1,
+                           tiles=1)
+    text = snn.read_text()
+    for unit, refused in (("loihi_dendrites", False), ("loihi_dendrites_delay", True)):
+        snn.write_text(text.replace("soma_hw_name: loihi_lif]", f"soma_hw_name: loihi_lif, dendrite_hw_name: {unit}]"))
+        if refused:
+            with pytest.raises(ChipConfigError, match="accumulator_with_delay': delayed delivery"):
+                import_snn(snn, loihi)
+        else:
+            assert import_snn(snn, loihi).units["dendrite"] == unit
