@@ -362,8 +362,8 @@ def to_chip(arch: SanafeArch, *, clock_hz: float = DEFAULT_CLOCK_HZ, synapse_uni
     n_cores = arch.width * arch.height * arch.cores_per_tile
     idx_bits = max(1, math.ceil(math.log2(max(arch.max_neurons, 2))))
     a = "assumption: SANA-FE does not model this; generous value so no network is refused"
-    # Built directly, not through nmsim.describe.chip.parse_chip (which reads chip TOML documents): every value
-    # here comes from the checks above.  Engine limits are checked again when the network is compiled.
+    # Built directly, not through nmsim.describe.chip.parse_chip (which reads chip TOML documents); ChipSpec runs
+    # the engine-limit checks (nmsim.describe.limits.check) on construction, so an unrunnable import is refused.
     return ChipSpec(
         name=f"sanafe-{arch.name}", description=f"imported from SANA-FE architecture {path}", path=path,
         schema_version=1,

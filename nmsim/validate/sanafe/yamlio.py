@@ -80,8 +80,10 @@ def read_text(path: str | Path, err=ChipConfigError) -> str:
             return fh.read().replace("\r\n", "\n")  # CRLF files: the same lines
     except FileNotFoundError:
         raise err(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise err(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+    except UnicodeDecodeError as exc:
+        raise err(f"{path}: not UTF-8 text: byte at offset {exc.start}") from None
+    except OSError as exc:
+        raise err(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def read_yaml(path: str | Path, err=ChipConfigError) -> dict:
