@@ -46,7 +46,7 @@ def build_parser(command: str | None = None, action: str | None = None) -> argpa
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         mod = importlib.import_module(f"nmsim.commands.{name}")
-        if command is None or command == name:
+        if command is None or command == name or (name, command) == ("nir", "run-snn"):  # nir registers run-snn too
             if name == "lm" and command is not None:
                 mod.register(sub, action=action)
             else:

@@ -41,8 +41,12 @@ def _quant_args(p) -> None:
                    help="reset of LIF/IF: zero (NIR's v <- v_reset, default) or subtract threshold")
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "NIR graphs: import into an nmsim network"
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("nir", help="NIR graphs: import into an nmsim network",
+    p = subparsers.add_parser("nir", help=HELP,
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="nir_command", metavar="ACTION")
     q = sub.add_parser("import", help="map a NIR graph onto nmsim's integer neuron models")
