@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from nmsim.lm.golden import GoldenModel  # noqa: E402
 from nmsim.lm.modelfile import load_model  # noqa: E402
 from nmsim.paths import models_dir  # noqa: E402
-from nmsim.replay.core import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay  # noqa: E402
+from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay  # noqa: E402
 
 
 def _synthetic(path: Path, emb: int, hidden: tuple, name: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nmsim.replay.core import decode_batch
+from nmsim.replay import decode_batch
 from nmsim.replay.golden_fast import FastGolden
 from replay_helpers import tiny_golden, tokens
 

@@ -8,7 +8,7 @@ from nmsim.compile.build import gather
 from nmsim.describe.network import Network
 from nmsim.describe.reference import run_reference_full
 from nmsim.pipeline import build
-from nmsim.replay.core import load_replay_chip
+from nmsim.replay import load_replay_chip
 from nmsim.replay.network import build_lm_network
 from nmsim.sim.engine import simulate
 from replay_helpers import tiny_golden

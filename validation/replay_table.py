@@ -26,7 +26,7 @@ import numpy as np
 from nmsim.lm.golden import GoldenModel
 from nmsim.lm.modelfile import load_model
 from nmsim.paths import models_dir, project_root
-from nmsim.replay.core import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay
+from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay
 
 MODELS = ["ptb-egru-small-s0", "ptb-egru-small-s50", "ptb-egru-small-s80", "ptb-egru-small-s90", "ptb-egru-small-s95", "ptb-lstm-small-s0", "ptb-lstm-small-s80"]
 

@@ -78,36 +78,78 @@ def busy_cycles(counters, timing_cycles: dict) -> np.ndarray:
     return c[..., :-1, :].astype(np.int64) @ busy_vector(timing_cycles)
 
 
-def gating(busy: np.ndarray, in_use: np.ndarray, p: PowerParams) -> tuple[np.ndarray, np.ndarray]:
-    """``(gated bool[n_steps, C], wakes bool[n_steps, C])``: cores power-gated in each step, and in-use
-    cores that wake (gated in the step before, working in this one; every core starts awake)."""
+def gating(busy, p: PowerParams) -> tuple[np.ndarray, np.ndarray]:
+    """``(gated, wakes)``, both ``bool[n_steps, n_in_use]``, for the in-use cores whose work is
+    ``busy int[n_steps, n_in_use]``: gated in a step with no work when ``idle_step_gating`` is on;
+    waking = gated in the step before and working in this one (every core starts awake)."""
     busy = np.asarray(busy)
-    in_use = np.asarray(in_use, bool)
-    gated = np.broadcast_to(~in_use & p.unused_gated, busy.shape).copy()
-    if p.idle_step_gating:
-        gated |= in_use & (busy == 0)
-    prev = np.vstack([np.zeros((1, busy.shape[1]), bool), gated[:-1]]) if busy.shape[0] else gated
-    wakes = prev & ~gated & in_use
-    return gated, wakes
+    gated = (busy == 0) if p.idle_step_gating else np.zeros(busy.shape, bool)
+    prev = np.zeros(busy.shape, bool)
+    prev[1:] = gated[:-1]
+    return gated, prev & ~gated
 
 
-def static_lines(step_cycles, busy, in_use, gated, wakes, p: PowerParams, clock_hz: float) -> dict:
-    """Per-step static energy of each line of :data:`LINES` (``float64[n_steps]`` each, pJ).
+def static_lines(step_cycles, busy, n_unused: int, gated, wakes, p: PowerParams, clock_hz: float) -> dict:
+    """Per-step energy of each line of :data:`LINES` (``float64[n_steps]`` each, pJ).
 
-    ``step_cycles int[n_steps]`` (the steps as the timestep mode made them), ``busy int[n_steps, C]``,
-    ``in_use bool[C]``, ``gated``/``wakes bool[n_steps, C]`` (:func:`gating`)."""
+    ``step_cycles int[n_steps]`` (the steps as the timestep mode made them); ``busy int[n_steps, n_in_use]``
+    (work cycles of each in-use core); ``n_unused`` cores hold no neurons; ``gated``/``wakes``
+    from :func:`gating`."""
     T = np.asarray(step_cycles, np.int64)
     ns = 1e9 / clock_hz
-    b = np.minimum(np.asarray(busy, np.int64), T[:, None])
-    on = ~np.asarray(gated, bool)
-    in_use = np.asarray(in_use, bool)
-    work = np.where(on & in_use, b, 0).sum(axis=1)                        # core-cycles working
-    idle = (np.where(on, T[:, None], 0).sum(axis=1) - work)               # core-cycles powered, idle
+    busy = np.asarray(busy, np.int64).reshape(T.shape[0], -1)
+    on = ~np.asarray(gated, bool).reshape(busy.shape)
+    work = np.where(on, np.minimum(busy, T[:, None]), 0).sum(axis=1)      # core-cycles working
+    idle = on.sum(axis=1) * T - work                                        # in-use core-cycles idle
     n_gated = (~on).sum(axis=1)
+    if p.unused_gated:
+        n_gated = n_gated + int(n_unused)
+    else:
+        idle = idle + int(n_unused) * T
     return {
         "static_active": p.in_use_mw * work * ns,
         "static_idle": p.idle_mw * idle * ns,
         "static_gated": p.gated_mw * n_gated * T * ns,
         "static_chip": p.chip_mw * T * ns,
-        "wake": p.wake_pj * np.asarray(wakes, bool).sum(axis=1).astype(np.float64),
+        "wake": p.wake_pj * np.asarray(wakes, bool).reshape(busy.shape).sum(axis=1).astype(np.float64),
     }
+
+
+@dataclass(frozen=True)
+class StaticResult:
+    """Steps under the timestep mode and their static energy: ``timestep`` (``TimestepStats``),
+    ``work_cycles int64[n_steps]`` (engine step + any wake-up latency), ``lines`` (:func:`static_lines`),
+    ``static_pj float64[n_steps]`` (every line but ``wake``), ``latency_ns float64[n_steps]``."""
+
+    timestep: object
+    work_cycles: np.ndarray
+    lines: dict
+    static_pj: np.ndarray
+    latency_ns: np.ndarray
+
+
+def static_and_time(step_cycles, busy, n_unused: int, p: PowerParams, clock_hz: float,
+                    timestep: tuple = ("barrier", 0, "stretch")) -> StaticResult:
+    """The whole post-engine rule: gating -> wake-up latency -> timestep mode -> static lines.
+
+    ``step_cycles int[n_steps]``: the engine's self-timed steps; ``busy int[n_steps, n_in_use]``;
+    ``timestep``: ``(mode, period_cycles, overrun)`` (:func:`nmsim.account.timestep.apply_timestep`)."""
+    from nmsim.account.timestep import apply_timestep
+
+    if clock_hz <= 0:
+        raise ValueError(f"clock_hz={clock_hz} must be > 0")
+    work = np.asarray(step_cycles, np.int64)
+    busy = np.asarray(busy, np.int64).reshape(work.shape[0], -1)
+    gated, wakes = gating(busy, p)
+    work = work + int(p.wake_cycles) * wakes.any(axis=1)
+    ts = apply_timestep(work, *timestep)
+    lines = static_lines(ts.step_cycles, busy, n_unused, gated, wakes, p, clock_hz)
+    static = sum(lines[k] for k in LINES if k != "wake")
+    return StaticResult(ts, work, lines, static, ts.step_cycles.astype(np.float64) / clock_hz * 1e9)
+
+
+def chip_static_args(chip) -> dict:
+    """``p``, ``clock_hz`` and ``timestep`` of :func:`static_and_time` from a ``ChipSpec``."""
+    ts = chip.timestep
+    hz = chip.clock.frequency_hz
+    return dict(p=PowerParams.from_chip(chip), clock_hz=hz, timestep=(ts.mode, ts.period_cycles(hz), ts.overrun))

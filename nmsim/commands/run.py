@@ -24,7 +24,7 @@ def _override(text: str) -> tuple[str, object]:
 
 
 def register(subparsers) -> None:
-    from nmsim.replay.core import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
+    from nmsim.replay import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
                                    DEFAULT_TRACE_STEPS, PLACEMENTS)
     from nmsim.replay.network import DECODERS
     from nmsim.replay.schedule import MODES
@@ -54,7 +54,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from nmsim.replay.core import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
+    from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
         resolve_model_path
     from nmsim.replay.outputs import run_info, write_outputs
 

@@ -28,7 +28,7 @@ def _overrides(params: dict) -> dict:
 
 def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
     """Check the keys and types, fill the defaults, and check ``chip.*`` keys with the chip loader."""
-    from nmsim.replay.core import PLACEMENTS
+    from nmsim.replay import PLACEMENTS
     from nmsim.replay.network import DECODERS
     from nmsim.replay.schedule import MODES
 
@@ -72,7 +72,7 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _chip(chip: str, ov: tuple):
-    from nmsim.replay.core import load_replay_chip
+    from nmsim.replay import load_replay_chip
 
     return load_replay_chip(chip, dict(ov))
 
@@ -81,14 +81,14 @@ def _chip(chip: str, ov: tuple):
 def _golden(model: str):
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import load_model
-    from nmsim.replay.core import resolve_model_path
+    from nmsim.replay import resolve_model_path
 
     return GoldenModel(load_model(resolve_model_path(model)))
 
 
 @lru_cache(maxsize=2)
 def _mapped(model: str, chip: str, ov: tuple, placement: str, decoder: str, seed: int):
-    from nmsim.replay.core import build_replay
+    from nmsim.replay import build_replay
 
     return build_replay(_golden(model), _chip(chip, ov), placement, decoder, seed)
 
@@ -97,7 +97,7 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     """Replay ``params["tokens"]`` tokens from ``offset`` and return summary metrics (no wall clock)."""
     import copy
 
-    from nmsim.replay.core import ReplayConfig, load_tokens, replay
+    from nmsim.replay import ReplayConfig, load_tokens, replay
 
     p = validate_sweep_params(params)
     ov = tuple(sorted(_overrides(p).items()))
@@ -144,7 +144,7 @@ def warm() -> None:
 
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import dumps, loads
-    from nmsim.replay.core import ReplayConfig, build_replay, replay
+    from nmsim.replay import ReplayConfig, build_replay, replay
     from nmsim.replay.synth import synthetic_model
 
     h, a = synthetic_model(vocab=6, emb=3, hidden=(3, 3), seed=0)

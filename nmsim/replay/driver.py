@@ -1,0 +1,144 @@
+"""The replay loop: the language model driven through the Numba engine step by step (``docs/replay.md``).
+
+:func:`replay` loads a model file, maps it onto a chip (:mod:`nmsim.replay.mapped`), drives the engine
+step by step under a schedule (:mod:`nmsim.replay.schedule`), hands every token's outputs to the
+bit-exactness checker (:mod:`nmsim.replay.check`) and records per-step counts
+(:class:`nmsim.replay.metrics.RunRecord`), from which :mod:`nmsim.replay.metrics` builds the results.
+Memory stays bounded in the number of tokens (per-step records are ``n_steps x N_ACTIONS``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from nmsim.errors import DatasetError, NmsimError
+from nmsim.replay.check import TokenChecker
+from nmsim.replay.inputs import ReplayConfig, load_replay_chip, load_tokens, resolve_model_path
+from nmsim.replay.mapped import Mapped, build_replay
+from nmsim.replay.metrics import ReplayResult, RunRecord, assemble
+from nmsim.replay.network import DECODERS
+from nmsim.replay.schedule import MODES, make_schedule
+
+
+def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None,
+           perturb: Callable[[Any], None] | None = None, mapped: Mapped | None = None,
+           tokens: np.ndarray | None = None) -> ReplayResult:
+    """Run one replay.  ``progress(done, total)`` is called per token finished (optional).
+
+    ``perturb(compiled_model)`` may alter the compiled arrays before the run (tests: a flipped
+    weight must be reported as a mismatch).  ``mapped``/``tokens`` skip loading (sweeps, tests).
+    """
+    t_wall0 = time.perf_counter()
+    if cfg.mode not in MODES:
+        raise NmsimError(f"mode {cfg.mode!r}; choices: {', '.join(MODES)}")
+    if cfg.decoder not in DECODERS:
+        raise NmsimError(f"decoder {cfg.decoder!r}; choices: {', '.join(DECODERS)}")
+    mapped, tokens = _inputs(cfg, mapped, tokens)
+    if perturb is not None:
+        perturb(mapped.model)
+    record, checker, traces = _run(cfg, mapped, tokens, progress)
+    return assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
+
+
+def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, np.ndarray]:
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+
+    if mapped is None:
+        mf = load_model(resolve_model_path(cfg.model))
+        golden = GoldenModel(mf)
+        if tokens is None:
+            tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
+        chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
+        mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
+    elif tokens is None:
+        tokens, _ = load_tokens(mapped.golden.mf, cfg.dataset, cfg.split, cfg.tokens)
+    tokens = np.asarray(tokens, np.int64)
+    if len(tokens) < 1:
+        raise DatasetError("no tokens to replay")
+    return mapped, tokens
+
+
+def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
+    """Step the engine through the schedule; returns the per-step record, the checker and the traces."""
+    from nmsim.replay.golden_fast import FastGolden
+    from nmsim.sim.engine import Engine
+
+    golden, cm, lm = mapped.golden, mapped.model, mapped.lm
+    N, Lc = len(tokens), lm.n_layers
+    on_chip_decoder = lm.readout is not None
+    sched = make_schedule(cfg.mode, N, Lc, readout=on_chip_decoder)
+    eng = Engine(cm, trace=cfg.trace)  # tracing stops after cfg.trace_steps steps
+    C, Nn = cm.n_cores, cm.n_neurons
+    host0 = eng.host_start
+    emb_host_cols = mapped.stage_index[0] - host0
+    rec = RunRecord.empty(sched, C, cm.n_links, Lc)
+    fired = np.zeros(Nn, np.uint8)
+    payload = np.zeros(Nn, np.int64)
+    counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
+    link_busy = np.zeros(cm.n_links, np.int64)
+    enable_cache: dict[tuple, np.ndarray] = {}
+    fg = FastGolden(golden)
+    g_state = fg.init_state()
+    chk = TokenChecker(golden, tokens, Lc, lm.emb_dim, lm.vocab_size, on_chip_decoder)
+
+    traces = []
+    hp = np.zeros(eng.n_host, np.int64)
+    host_routes = np.diff(cm.route_ptr)[host0:]
+    for s in range(sched.n_steps):
+        hp[:] = 0
+        tau_in = int(sched.token_at[s])
+        if tau_in >= 0:
+            hp[emb_host_cols] = golden.emb[tokens[tau_in]]  # the embedding row, sent by the host
+            rec.host_out[s] = int(host_routes[hp != 0].sum())
+            ys, g_state, ops = fg.step(int(tokens[tau_in]), g_state)
+            rec.g_ops += ops
+            chk.expect(tau_in, ys)
+            rec.g_dec_ops += int(golden.emb_colnnz[ys[-1] != 0].sum())
+        key = tuple(sched.stage_on[s].tolist())
+        en = enable_cache.get(key)
+        if en is None:
+            en = enable_cache[key] = _enable_mask(mapped, key, Nn)
+        counters[:] = 0
+        if eng.trace and s >= cfg.trace_steps:
+            eng.trace = False  # only the first trace_steps steps are traced
+        cyc, tr = eng.step_into(fired, payload, counters, link_busy, hp, en)
+        if tr is not None:
+            traces.append((tr, eng._core_end[:C].copy()))
+        rec.add_step(s, cyc, counters, link_busy)
+        # compare every layer's payloads for the token it handled at this step
+        for li in range(Lc):
+            tau = sched.handles(li + 1, s)
+            if tau < 0:
+                continue
+            chip_y = payload[mapped.layer_index[li]]
+            rec.layer_events[li] += int(np.count_nonzero(chip_y))
+            if li == Lc - 1 and on_chip_decoder:  # synapses the last layer's sends reach in the decoder
+                rec.dec_ops += int(golden.emb_colnnz[fired[mapped.layer_index[li]] != 0].sum())
+            chk.layer(tau, li, chip_y)
+            if not on_chip_decoder and li == Lc - 1:
+                _finish(chk, tau, chip_y, progress)
+        if on_chip_decoder:
+            tau = sched.handles(Lc + 1, s)
+            if tau >= 0:
+                _finish(chk, tau, payload[mapped.readout_index], progress)
+    chk.close()
+    return rec, chk, traces
+
+
+def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:
+    """uint8[n_neurons]: 1 for the neurons of the stages on at a step (the host's stage 0 is always on)."""
+    en = np.ones(n_neurons, np.uint8)
+    for st, idx in enumerate(mapped.stage_index):
+        if st > 0 and not stage_on[st]:
+            en[idx] = 0
+    return en
+
+
+def _finish(chk: TokenChecker, tau: int, row: np.ndarray, progress) -> None:
+    chk.finish(tau, row)
+    if progress is not None:
+        progress(chk.done, chk.n_tokens)

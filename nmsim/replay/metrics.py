@@ -1,0 +1,183 @@
+"""A replay's results from its per-step record: latency, energy (priced by :mod:`nmsim.account`), traffic,
+activity and the per-token rows (``docs/replay.md``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nmsim.account import price_steps
+from nmsim.describe.actions import A, N_ACTIONS
+from nmsim.replay.schedule import Schedule
+
+
+@dataclass
+class RunRecord:
+    """What the replay keeps per step (bounded: ``n_steps x N_ACTIONS``) and per link / core / layer."""
+
+    sched: Schedule
+    step_cycles: np.ndarray     #: int64[n_steps] cycles of each step
+    cnt_cores: np.ndarray       #: int64[n_steps, N_ACTIONS] counts summed over the cores (host excluded)
+    cnt_host: np.ndarray        #: int64[n_steps, N_ACTIONS] the host column's counts
+    cnt_core_total: np.ndarray  #: int64[n_cores+1, N_ACTIONS] counts per core summed over the steps
+    busy_total: np.ndarray      #: int64[n_links] cycles each link was busy, summed over the steps
+    host_out: np.ndarray        #: int64[n_steps] packets the host sent (the embedding row's routes)
+    layer_events: np.ndarray    #: int64[n_layers] nonzero payloads of each layer, summed over the tokens
+    g_ops: np.ndarray           #: int64[n_layers] golden synaptic operations of each layer
+    g_dec_ops: int = 0          #: golden decoder synaptic operations
+    dec_ops: int = 0            #: decoder synaptic operations reached by the last layer's sends
+    peak_step_util: float = 0.0  #: the busiest link's busy share of its step, maximum over the steps
+
+    @classmethod
+    def empty(cls, sched: Schedule, n_cores: int, n_links: int, n_layers: int) -> "RunRecord":
+        S = sched.n_steps
+        return cls(sched, np.zeros(S, np.int64), np.zeros((S, N_ACTIONS), np.int64),
+                   np.zeros((S, N_ACTIONS), np.int64), np.zeros((n_cores + 1, N_ACTIONS), np.int64),
+                   np.zeros(n_links, np.int64), np.zeros(S, np.int64), np.zeros(n_layers, np.int64),
+                   np.zeros(n_layers, np.int64))
+
+    def add_step(self, s: int, cycles: int, counters: np.ndarray, link_busy: np.ndarray) -> None:
+        """Step ``s`` took ``cycles`` with per-core ``counters [n_cores+1, N_ACTIONS]`` and ``link_busy``."""
+        C = counters.shape[0] - 1
+        self.step_cycles[s] = cycles
+        self.cnt_cores[s] = counters[:C].sum(axis=0)
+        self.cnt_host[s] = counters[C]
+        self.cnt_core_total += counters
+        self.busy_total += link_busy
+        if cycles > 0:
+            self.peak_step_util = max(self.peak_step_util, float(link_busy.max(initial=0)) / cycles)
+
+
+@dataclass
+class ReplayResult:
+    summary: dict
+    tokens_rows: list[dict]
+    run_info: dict
+    trace: Any = None            #: nmsim.report.perfetto.Trace or None
+    first_mismatch: Any = None   #: nmsim.replay.check.Mismatch or None
+    record: RunRecord | None = None  #: the per-step counts the results were computed from
+
+
+def _r(x: float, nd: int = 6) -> float:
+    """Stable rounding for JSON (the values are deterministic; this only trims float noise)."""
+    return float(f"{x:.{nd}g}") if math.isfinite(x) else x
+
+
+def step_owner(sched: Schedule) -> np.ndarray:
+    """Token each step's quantities are attributed to (``docs/replay.md``).
+
+    serial: the token whose steps they are (exact).  pipelined: step ``s`` -> the token that
+    *enters* at ``s`` (``s < N``); the drain steps ``N .. N+L`` go to the last token.  Sums over
+    tokens equal the run's totals."""
+    own = np.empty(sched.n_steps, np.int64)
+    if sched.mode == "serial":
+        own[:] = np.arange(sched.n_steps) // sched.depth
+    else:
+        own[:] = np.minimum(np.arange(sched.n_steps), sched.n_tokens - 1)
+    return own
+
+
+def price(chip, rec: RunRecord):
+    """The record's energy (:class:`nmsim.account.StepEnergy`) at the chip's costs."""
+    return price_steps(rec.cnt_cores, rec.cnt_host, rec.step_cycles, chip.energy.vector_pj(),
+                       chip.static.core_power_mw, chip.n_cores, chip.clock.frequency_hz)
+
+
+def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, sim_wall: float) -> ReplayResult:
+    """Summary, per-token rows and trace of a finished replay."""
+    from nmsim.lm.metrics import perplexity
+
+    chip, cm, lm, sched = mapped.chip, mapped.model, mapped.lm, rec.sched
+    N = len(tokens)
+    cnt_cores, cnt_host, step_cycles, host_out = rec.cnt_cores, rec.cnt_host, rec.step_cycles, rec.host_out
+    hz = chip.clock.frequency_hz
+    energy = price(chip, rec)
+    step_pj = energy.step_pj
+    total_pj = float(step_pj.sum())
+    total_ns = float(energy.latency_ns.sum())
+    # per-token latency: the cycles of the token's steps (entry .. entry + depth - 1)
+    csum = np.concatenate([[0], np.cumsum(step_cycles)])
+    lat_cyc = csum[sched.entry + sched.depth] - csum[sched.entry]
+    lat_ns = lat_cyc.astype(np.float64) / hz * 1e9
+    # per-token attribution of step quantities
+    owner = step_owner(sched)
+    tok_pj = np.bincount(owner, weights=step_pj, minlength=N)
+    tok_ops = np.bincount(owner, weights=cnt_cores[:, A["synaptic_op"]], minlength=N).astype(np.int64)
+    tok_spk = np.bincount(owner, weights=cnt_cores[:, A["spike"]] + cnt_host[:, A["spike"]],
+                          minlength=N).astype(np.int64)
+    pk = cnt_cores[:, A["packet_send"]] + host_out
+    tok_pk = np.bincount(owner, weights=pk, minlength=N).astype(np.int64)
+    tok_cycles = np.bincount(owner, weights=step_cycles, minlength=N).astype(np.int64)
+
+    tot = cnt_cores.sum(axis=0) + cnt_host.sum(axis=0)
+    cats = energy.categories()
+    packets = int(cnt_cores[:, A["packet_send"]].sum() + host_out.sum())
+    host_in = int(cnt_host[:, A["io_packet"]].sum() - host_out.sum())
+    flits = int(chip.flits_per_packet) * packets
+    hops = int(tot[A["flit_hop_east_west"]] + tot[A["flit_hop_north_south"]]) // max(int(chip.flits_per_packet), 1)
+    total_cycles = int(step_cycles.sum())
+    max_util = float(rec.busy_total.max(initial=0)) / total_cycles if total_cycles else 0.0
+    synops = int(tot[A["synaptic_op"]])
+    events = int(tot[A["spike"]])
+    widths = np.asarray(lm.hidden, np.float64)
+    first = checker.first
+    n_pred = checker.n_pred
+    ppl = perplexity(checker.nll, n_pred) if n_pred else float("nan")
+    ppl_gold = perplexity(checker.nll_golden, n_pred) if n_pred else float("nan")
+    golden_ops = int(rec.g_ops.sum()) + (int(rec.g_dec_ops) if lm.readout else 0)
+    dec_ops = rec.dec_ops
+
+    summary = {
+        "tokens": N,
+        "predictions": int(n_pred),
+        "perplexity": ppl,
+        "golden_perplexity": ppl_gold,
+        "bit_exact": first is None,
+        "first_mismatch": None if first is None else first.to_dict(),
+        "mismatched_tokens": len(checker.bad_tokens),
+        "logits_sha256": checker.logits_sha256,
+        "latency_ns": {"mean": _r(float(lat_ns.mean())), "p50": _r(float(np.percentile(lat_ns, 50))),
+                       "p99": _r(float(np.percentile(lat_ns, 99))), "max": _r(float(lat_ns.max()))},
+        "throughput_tokens_per_s": _r(N / (total_ns * 1e-9)) if total_ns else None,
+        "simulated_time_ns": _r(total_ns),
+        "steps": int(sched.n_steps),
+        "energy_nj_per_token": {"total": _r(total_pj * 1e-3 / N),
+                                **{c: _r(v * 1e-3 / N) for c, v in cats.items()}},
+        "energy_nj_total": _r(total_pj * 1e-3),
+        "traffic": {"packets": packets, "flits": flits, "hops": hops,
+                    "host_packets_out": int(host_out.sum()),
+                    "host_packets_in": host_in,
+                    "max_link_utilization": _r(max_util), "peak_step_link_utilization": _r(rec.peak_step_util),
+                    "packets_per_token": _r(packets / N)},
+        "synaptic_ops_per_token": _r(synops / N),
+        "decoder_synaptic_ops_per_token": _r(dec_ops / N),
+        "layer_synaptic_ops_per_token": _r((synops - dec_ops) / N),
+        "golden_synaptic_ops_per_token": _r(golden_ops / N),
+        "events_per_token": _r(events / N),
+        "activity": {p: _r(float(rec.layer_events[i]) / (N * widths[i])) for i, p in enumerate(lm.layer_pops)},
+        "chip": chip.name,
+        "model": mapped.golden.mf.header.get("name", Path(str(mapped.golden.mf.path)).stem),
+        "mode": sched.mode,
+        "placement": mapped.placement.strategy,
+        "decoder": lm.decoder,
+        "cores_used": int((mapped.placement.neurons > 0).sum()),
+        "sim_wall_s": round(sim_wall, 3),
+        "synaptic_events_per_s": round(synops / sim_wall, 1) if sim_wall > 0 else None,
+    }
+    rows = []
+    for t in range(N):
+        rows.append({"token": t, "id": int(tokens[t]), "latency_cycles": int(lat_cyc[t]),
+                     "latency_ns": _r(float(lat_ns[t])), "energy_nj": _r(float(tok_pj[t]) * 1e-3),
+                     "events": int(tok_spk[t]), "packets": int(tok_pk[t]), "synaptic_ops": int(tok_ops[t]),
+                     "step_cycles": int(tok_cycles[t])})
+    trace = None
+    if traces:
+        from nmsim.report.replay_trace import replay_trace
+
+        trace = replay_trace(cm, hz, traces, step_cycles)
+    return ReplayResult(summary=summary, tokens_rows=rows, run_info={}, trace=trace, first_mismatch=first,
+                        record=rec)
