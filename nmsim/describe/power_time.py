@@ -181,10 +181,10 @@ def _timestep(ctx, doc: dict) -> TimestepSpec:
     mode = tbl.get("mode", {}).get("value") if isinstance(tbl, dict) else None
     req = {"need": ("period_ns",), "why": "required by mode = \"fixed\""} if mode == "fixed" else None
     v, s = _typed(ctx, doc, "timestep", TimestepSpec, req)
-    if v["mode"] == "barrier":
+    if v["mode"] == "barrier":  # a period may stay in the file (e.g. --set chip.timestep.mode=barrier); unused
         for k in ("period_ns", "overrun"):
             if k in v:
-                ctx.fail(f"timestep.{k}", "only used with mode = \"fixed\"; remove it")
+                s[k] = f"not used with mode = \"barrier\" ({s[k]})"
     s.setdefault("overrun", "default: stretch (a step lasts until its work is done)")
     return TimestepSpec(sources=MappingProxyType(s), **v)
 
