@@ -111,3 +111,14 @@ def test_fixed_tick_replay_latency_and_overruns():
     assert fx.summary["simulated_time_ns"] == pytest.approx(float(np.maximum(work, period).sum()) * 1000)
     assert sum(r["overrun_steps"] for r in fx.tokens_rows) == s["overrun_steps"]
     assert bar.summary["logits_sha256"] == fx.summary["logits_sha256"]  # timing mode never changes results
+
+
+def test_sweeps_can_vary_the_operating_point_and_timestep():
+    from nmsim.errors import SweepError
+    from nmsim.replay.sweep_point import validate_sweep_params
+
+    base = {"chip": "spinnaker2", "model": "workloads/models/ptb-egru-tiny.nmm", "dataset": "ptb", "tokens": 3}
+    p = validate_sweep_params({**base, "chip.operating_point": "0.5V-150MHz", "chip.timestep.period_ns": 2e6})
+    assert p["chip.operating_point"] == "0.5V-150MHz"
+    with pytest.raises(SweepError, match="unknown point 'fast'"):
+        validate_sweep_params({**base, "chip.operating_point": "fast"})
