@@ -136,13 +136,14 @@ def test_fixed_mode_latency_and_static_follow_the_tick():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"timestep.mode": "fixed"}, "timestep.period_ns: missing key (required by mode = \"fixed\")"),
-    ({"timestep.mode": "tick"}, "timestep.mode: unknown value 'tick'; choices: barrier, fixed"),
-    ({**POWER, "power.unused_cores": "off"}, "power.unused_cores: unknown value 'off'; choices: on, gated"),
+    ({"timestep.mode": "tick"}, "unknown value 'tick'; choices: barrier, fixed"),
+    ({**POWER, "power.unused_cores": "off"}, "unknown value 'off'; choices: on, gated"),
     ({**POWER, "power.idle_step_gating": "on"}, "power.wake_cycles: missing key (required by idle_step_gating"),
     ({"power.idle_core_mw": 0.1}, "power.unused_cores: missing key"),
-    ({**POWER, "power.chip_mw": -1}, "power.chip_mw: must not be negative"),
+    ({**POWER, "power.chip_mw": -1}, "must not be negative, got -1"),
 ])
 def test_bad_power_and_timestep_settings_are_one_line_errors(overrides, message):
+    """One line naming the problem (and the table.key or the --set override it came from)."""
     with pytest.raises(ChipConfigError) as exc:
         load_chip_variant("test-2x2", overrides=overrides)
     assert message in str(exc.value) and "\n" not in str(exc.value)
