@@ -8,9 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from nmsim.account import CATEGORIES
 from nmsim.cli import main
-from nmsim.report.compare import compare_figure, load_runs
+from nmsim.report.compare import ENERGY_KEYS, compare_figure, load_runs
 from replay_helpers import ptb_model_file
 
 
@@ -48,7 +47,7 @@ def test_loihi_vs_spinnaker2_table_and_figure(runs, tmp_path, capsys):
     assert float(cell.split()[0]) == pytest.approx(lat_b, rel=1e-3) and cell.endswith(f"({lat_b / lat_a:.3g}x)")
     ea, eb = a["energy_nj_per_token"]["total"], b["energy_nj_per_token"]["total"]
     assert rows["energy/token (nJ)"][1].endswith(f"({eb / ea:.3g}x)")
-    for c in CATEGORIES:
+    for c in ENERGY_KEYS:
         assert f"  {c} (nJ)".strip() in {k.strip() for k in rows}
     assert rows["bit_exact"] == ["true", "true"]
     assert rows["logits_sha256"] == [a["logits_sha256"][:16]] * 2
@@ -56,7 +55,7 @@ def test_loihi_vs_spinnaker2_table_and_figure(runs, tmp_path, capsys):
     assert {"packets/token", "hops/token", "synaptic ops/token", "activity L1"} <= set(rows)
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG" and (out / "compare.md").is_file()
     _, d = compare_figure(load_runs([runs["loihi"], runs["spinnaker2"]]))
-    stack = sum(d["energy_nj"][c] for c in CATEGORIES)
+    stack = sum(d["energy_nj"][c] for c in ENERGY_KEYS)
     np.testing.assert_allclose(stack, [ea, eb], rtol=1e-4)
     np.testing.assert_allclose(d["latency_us"], [lat_a, lat_b])
     np.testing.assert_allclose(d["packets_per_token"], [a["traffic"]["packets"] / 6, b["traffic"]["packets"] / 6])

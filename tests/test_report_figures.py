@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from nmsim.account import CATEGORIES
 from nmsim.cli import main
 from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, replay
 from nmsim.replay.outputs import run_info, write_outputs
@@ -45,12 +44,15 @@ def test_a_run_writes_every_figure_and_the_report(run_dir):
 
 def test_energy_stack_sums_to_the_totals(run):
     _, d = F.energy_per_token(run)
-    stack = sum(d[c] for c in CATEGORIES)
+    stack = sum(d[c] for c in F.ENERGY_PARTS)
     np.testing.assert_allclose(stack, run.tokens["energy_nj"], rtol=1e-4)
-    e = run.summary["energy_nj_per_token"]
+    e, st = run.summary["energy_nj_per_token"], run.summary["static_nj_per_token"]
     assert stack.sum() == pytest.approx(run.summary["energy_nj_total"], rel=1e-4)
-    for c in CATEGORIES:
-        assert d[c].sum() / N == pytest.approx(e[c], rel=1e-4, abs=1e-9), c
+    for c in F.ENERGY_PARTS:
+        want = st[c] if c in st else e[c]  # dynamic categories and wake-ups; static lines
+        assert d[c].sum() / N == pytest.approx(want, rel=1e-4, abs=1e-9), c
+    static = sum(d[c] for c in F.ENERGY_PARTS if c.startswith("static_"))
+    assert static.sum() / N == pytest.approx(e["static"], rel=1e-4)
 
 
 def test_core_heatmaps_hold_every_core(run):

@@ -14,11 +14,12 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from nmsim.account import CATEGORIES
+from nmsim.replay.metrics import DYNAMIC_CATEGORIES
 from nmsim.output_files import check_out_dir, dumps_json, output_set, strict, write_atomic
 
 TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "events", "packets",
-                  "synaptic_ops", "step_cycles") + tuple(f"energy_{c}_nj" for c in CATEGORIES)
+                  "synaptic_ops", "step_cycles", "overrun_steps", "static_active_nj", "static_idle_nj",
+                  "static_gated_nj", "static_chip_nj", "wake_nj") + tuple(f"{c}_nj" for c in DYNAMIC_CATEGORIES)
 STEPS_COLUMNS = ("step", "token", "cycles", "packets", "hops", "synaptic_ops", "events", "energy_nj")
 #: summary keys that hold wall-clock values (the only ones that differ between runs)
 WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from nmsim.account import CATEGORIES
+
+#: the parts of ``energy_nj_per_token`` that add up to its total: the categories and the wake-ups
+ENERGY_KEYS = CATEGORIES + ("wake",)
 from nmsim.errors import NmsimError
 from nmsim.report.figures import COLORS, pyplot
 
@@ -49,7 +52,7 @@ def metrics(s: dict) -> dict[str, float | str | bool]:
                "latency mean (us)": lat["mean"] / 1e3, "latency p99 (us)": lat["p99"] / 1e3,
                "throughput (tokens/s)": s["throughput_tokens_per_s"],
                "energy/token (nJ)": e["total"]}
-    m.update({f"  {c} (nJ)": e[c] for c in CATEGORIES})
+    m.update({f"  {c} (nJ)": e.get(c, 0.0) for c in ENERGY_KEYS})
     m.update({"packets/token": t["packets"] / n, "hops/token": t["hops"] / n,
               "max link utilisation": t["max_link_utilization"],
               "synaptic ops/token": s["synaptic_ops_per_token"]})
@@ -93,7 +96,7 @@ def compare_figure(runs: list[tuple[str, dict]]):
     ms = [metrics(s) for _, s in runs]
     x = np.arange(len(runs))
     data = {"labels": labels, "latency_us": np.array([m["latency mean (us)"] for m in ms]),
-            "energy_nj": {c: np.array([m[f"  {c} (nJ)"] for m in ms]) for c in CATEGORIES},
+            "energy_nj": {c: np.array([m[f"  {c} (nJ)"] for m in ms]) for c in ENERGY_KEYS},
             "packets_per_token": np.array([m["packets/token"] for m in ms]),
             "synaptic_ops_per_token": np.array([m["synaptic ops/token"] for m in ms])}
     fig, axes = plt.subplots(1, 4, figsize=(4 + 2.2 * len(runs) * 1.6, 4), layout="constrained")

@@ -11,14 +11,17 @@ import io
 
 import numpy as np
 
-from nmsim.account import CATEGORIES
+from nmsim.account import CATEGORIES, LINES
 from nmsim.report.run_data import RunData
 
 DPI = 100
 #: file name -> figure function, in report order
 FIGURES: dict = {}
 COLORS = {"synapse": "#1f77b4", "neuron": "#ff7f0e", "noc": "#2ca02c", "io": "#9467bd", "barrier": "#8c564b",
-          "static": "#7f7f7f"}
+          "static": "#7f7f7f", "static_active": "#7f7f7f", "static_idle": "#a9a9a9", "static_gated": "#d3d3d3",
+          "static_chip": "#4d4d4d", "wake": "#d62728"}
+#: the parts of a token's energy in ``tokens.csv`` (``<part>_nj``): dynamic categories, then the static lines
+ENERGY_PARTS = tuple(c for c in CATEGORIES if c != "static") + LINES
 
 
 def pyplot():
@@ -52,16 +55,17 @@ def _title(run: RunData) -> str:
 
 @figure("energy_per_token.png")
 def energy_per_token(run: RunData):
-    """Energy per token (nJ) by category, stacked over the run (``tokens.csv`` ``energy_<category>_nj``)."""
+    """Energy per token (nJ) by dynamic category and static line, stacked over the run (``tokens.csv``
+    ``<part>_nj`` for :data:`ENERGY_PARTS`; they add up to ``energy_nj``)."""
     plt = pyplot()
     tok = run.tokens["token"]
-    parts = {c: run.tokens[f"energy_{c}_nj"] for c in CATEGORIES}
+    parts = {c: run.tokens[f"{c}_nj"] for c in ENERGY_PARTS}
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     ax.stackplot(tok, *parts.values(), labels=list(parts), colors=[COLORS[c] for c in parts], step="mid")
     ax.set_xlabel("token")
     ax.set_ylabel("energy per token (nJ)")
     ax.set_title(_title(run), fontsize=9)
-    ax.legend(loc="upper right", fontsize=7, ncol=3)
+    ax.legend(loc="upper right", fontsize=7, ncol=4)
     return fig, {"token": tok, **parts}
 
 

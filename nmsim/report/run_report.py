@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmsim.account import CATEGORIES
+from nmsim.report.compare import ENERGY_KEYS
 from nmsim.report.figures import FIGURES, render_all
 from nmsim.report.run_data import RunData, load_run
 
@@ -41,7 +41,8 @@ def _key_figures(s: dict) -> list[str]:
         ("latency per token", f"mean {lat['mean'] / 1e3:.3f} us, p50 {lat['p50'] / 1e3:.3f} us, "
                               f"p99 {lat['p99'] / 1e3:.3f} us, max {lat['max'] / 1e3:.3f} us"),
         ("throughput", f"{_num(s['throughput_tokens_per_s'], '.1f')} tokens/s (simulated)"),
-        ("energy per token", f"{e['total']:.1f} nJ (" + ", ".join(f"{c} {e[c]:.1f}" for c in CATEGORIES) + ")"),
+        ("energy per token", f"{e['total']:.1f} nJ (" + ", ".join(f"{c} {e[c]:.1f}" for c in ENERGY_KEYS if c in e)
+                             + ")"),
         ("traffic", f"{t['packets']} packets, {t['flits']} flits, {t['hops']} hops; max link utilisation "
                     f"{t['max_link_utilization']:.3f} (run), {t['peak_step_link_utilization']:.3f} (one step)"),
         ("synaptic ops per token", f"{s['synaptic_ops_per_token']:.1f}"),
