@@ -18,6 +18,7 @@ import numpy as np
 
 from nmsim.compile.compiled import MODEL_INPUT, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
 from nmsim.describe.actions import N_ACTIONS
+from nmsim.describe.limits import MAX_CORES, MAX_LINKS
 from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
@@ -104,8 +105,9 @@ class Engine:
         unknown = set(np.unique(model.neuron_model).tolist()) - set(fn.SUPPORTED_MODELS)
         if unknown:
             raise ValueError(f"neuron model id(s) {sorted(unknown)} not supported; choices: {fn.SUPPORTED_MODELS}")
-        if C >= 2**16 or model.n_links >= 2**16 - 1:
-            raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits")
+        if C >= MAX_CORES or model.n_links >= MAX_LINKS:
+            raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits "
+                             f"(n_cores < {MAX_CORES}, n_links < {MAX_LINKS})")
         self.neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int32)
         self.lt = link_tables(model)
         NL = model.n_links
