@@ -16,7 +16,7 @@ from nmsim import __version__
 from nmsim.errors import NmsimError
 
 #: Sub-command modules, in the order they appear in ``nmsim --help``.
-COMMAND_MODULES = ["run", "chips", "lm", "validate", "sweep"]
+COMMAND_MODULES = ["run", "map", "chips", "lm", "validate", "sweep"]
 
 
 def build_parser() -> argparse.ArgumentParser:
