@@ -14,13 +14,13 @@ from nmsim.map.cost import predict, workload
 from nmsim.map.placement import place
 
 
-def _net(n_a=2, n_b=2, dense=True):
-    """host 'in' (2) -> A (n_a) -> B (n_b); every pair connected, weight 1."""
+def _net(n_a=2, n_b=2, n_in=2):
+    """host 'in' (n_in) -> A (n_a) -> B (n_b); every pair connected, weight 1."""
     net = Network("two-pops")
-    net.add_input("in", 2)
+    net.add_input("in", n_in)
     net.add_lif("A", n_a, threshold=1)
     net.add_lif("B", n_b, threshold=1)
-    net.connect("in", "A", np.ones((2, n_a), np.int64))
+    net.connect("in", "A", np.ones((n_in, n_a), np.int64))
     net.connect("A", "B", np.ones((n_a, n_b), np.int64))
     return net
 

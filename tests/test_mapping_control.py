@@ -12,22 +12,16 @@ import numpy as np
 import pytest
 
 from nmsim.describe.chip import load_chip
-from nmsim.describe.network import Network
 from nmsim.errors import MappingError
 from nmsim.map.options import map_options, parse_cores
 from nmsim.map.placement import place
 from nmsim.map.placement_file import place_from_file
 from replay_helpers import ptb_model_file
+from test_mapping_balanced import _net
 
 
 def _chain(n_a=8, n_b=6):
-    net = Network("chain")
-    net.add_input("in", 3)
-    net.add_lif("A", n_a, threshold=1)
-    net.add_lif("B", n_b, threshold=1)
-    net.connect("in", "A", np.ones((3, n_a), np.int64))
-    net.connect("A", "B", np.ones((n_a, n_b), np.int64))
-    return net
+    return _net(n_a, n_b, n_in=3)
 
 
 def test_parse_cores():
@@ -127,6 +121,7 @@ def test_same_logits_under_every_placement(synth_ptb, tmp_path):
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import load_model
     from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay
+    from nmsim.replay.outputs import run_info
 
     g = GoldenModel(load_model(synth_ptb))
     chip = load_replay_chip("test-2x2")
@@ -145,6 +140,10 @@ def test_same_logits_under_every_placement(synth_ptb, tmp_path):
             assert s["bit_exact"]
             if placement == "balanced":  # calibrated on valid tokens, never on the replayed test split
                 assert (m.calibration["dataset"], m.calibration["split"], m.calibration["count"]) == ("ptb", "valid", 200)
+                info = json.loads(json.dumps(run_info(ReplayConfig(), m, None), allow_nan=False))
+                assert info["mapping"]["calibration"] == m.calibration and info["config"]["placement"] == "balanced"
+                assert info["mapping"]["search"]["activity"]["split"] == "valid"
+                assert info["mapping"]["map_settings"] == ms
             else:
                 assert m.calibration is None
             shas[(decoder, placement, str(ms))] = s["logits_sha256"]
