@@ -7,6 +7,9 @@ import json
 
 import numpy as np
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "place a model on a chip: per-core table and predicted critical path (no replay)"
+
 
 def register(subparsers) -> None:
     from nmsim.commands.run import _override, _placement
@@ -15,7 +18,7 @@ def register(subparsers) -> None:
     from nmsim.replay.network import DECODERS
 
     p = subparsers.add_parser(
-        "map", help="place a model on a chip: per-core table and predicted critical path (no replay)",
+        "map", help=HELP,
         description="Place a language model on a chip as `nmsim run` would and print, per used core, what it "
                     "holds and its predicted work per step, and the step's predicted critical path.")
     p.add_argument("model", help="model file (.nmm) or name under workloads/models/")
