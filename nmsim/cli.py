@@ -46,14 +46,22 @@ def build_parser(command: str | None = None, action: str | None = None) -> argpa
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         mod = importlib.import_module(f"nmsim.commands.{name}")
-        if command is None or command == name:
+        commands = command_helps(mod, name)
+        if command is None or command in commands:
             if name == "lm" and command is not None:
                 mod.register(sub, action=action)
             else:
                 mod.register(sub)
         else:
-            sub.add_parser(name, help=mod.HELP, add_help=False)
+            for cmd, text in commands.items():
+                sub.add_parser(cmd, help=text, add_help=False)
     return parser
+
+
+def command_helps(mod, name: str) -> dict[str, str]:
+    """``{command: help line}`` of a sub-command module: its ``COMMANDS`` when it registers several
+    commands, else ``{name: HELP}``."""
+    return dict(getattr(mod, "COMMANDS", None) or {name: mod.HELP})
 
 
 def _command_of(argv: list[str]) -> tuple[str, str | None]:

@@ -41,8 +41,13 @@ def _quant_args(p) -> None:
                    help="reset of LIF/IF: zero (NIR's v <- v_reset, default) or subtract threshold")
 
 
+#: The commands this module registers, with their help lines (see ``nmsim.cli.command_helps``).
+COMMANDS = {"nir": "NIR graphs: import into an nmsim network",
+            "run-snn": "run a NIR graph on a chip (spikes and counts)"}
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("nir", help="NIR graphs: import into an nmsim network",
+    p = subparsers.add_parser("nir", help=COMMANDS["nir"],
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="nir_command", metavar="ACTION")
     q = sub.add_parser("import", help="map a NIR graph onto nmsim's integer neuron models")
@@ -54,7 +59,7 @@ def register(subparsers) -> None:
     q.set_defaults(func=nir_import)
     p.set_defaults(func=_no_action)
 
-    r = subparsers.add_parser("run-snn", help="run a NIR graph on a chip (spikes and counts)",
+    r = subparsers.add_parser("run-snn", help=COMMANDS["run-snn"],
                               description="Import a NIR graph, map it onto CHIP and simulate it; see docs/nir.md.")
     r.add_argument("graph", type=Path, help="NIR graph file (.nir)")
     r.add_argument("--chip", required=True, help="chip preset name or TOML path")
