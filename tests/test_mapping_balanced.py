@@ -56,6 +56,12 @@ def test_predict_matches_hand_sums():
     assert p.critical[2] == pytest.approx(max(3 + 12.75, out0) + 15)
     assert p.step_cycles == pytest.approx(p.critical[0] + 16)
     assert p.critical_core == 0
+    # energy (test-2x2 pJ): 4 updates x 10 + A spikes 0.75 x 2 x 2 + A packets 1.5 x 3 + host packets 1.5 x 9
+    # + hops to core 2 (0.5 + 0.25) x 1 hop x 2 flits x 7 + receive/deliver 3.0 x (4 + 0.5) + reads 3.0 x 5
+    # + synaptic ops 4.5 x 6 + barrier 20, and static 1 mW x 3 cores in use over the step
+    dyn = 40 + 1.5 + 4.5 + 13.5 + 10.5 + 13.5 + 15 + 27 + 20
+    step_ns = round(p.step_cycles) / chip.clock.frequency_hz * 1e9
+    assert p.energy_pj == pytest.approx(dyn + 1.0 * 3 * step_ns)
 
 
 def test_balanced_reaches_the_brute_force_optimum():

@@ -16,8 +16,8 @@ chip's cycle costs (``docs/engine-model.md`` §2), all in cycles per step:
 The step is predicted to take ``max(max_c critical[c], max_c out[c], host) + barrier_cycles``
 where ``host`` is the arrival of the last packet routed to the host.  The neuron and synapse
 units overlap on the chip, so the sum is a conservative bound; it is the quantity balanced.
-Energy (pJ per step; the tie-break) counts packets, hops, synapse reads and operations,
-neuron updates and the static power of the cores in use for the predicted step.
+Energy (pJ per step; the tie-break): the expected count of every action per step, priced by
+:mod:`nmsim.account` with the static power of the cores in use over the predicted step.
 """
 
 from __future__ import annotations
@@ -113,9 +113,6 @@ class Prediction:
     packets: float
     critical_core: int
 
-    def key(self) -> tuple[float, float]:
-        return (self.step_cycles, self.energy_pj)
-
 
 def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarray,
             lat: np.ndarray | None = None) -> Prediction:
@@ -123,7 +120,6 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     C = chip.n_cores
     t, f = chip.timing, chip.flits_per_packet
     spr = chip.core.synapses_per_read
-    pj = chip.energy.vector_pj()
     if lat is None:
         lat = route_latency(chip)
     core_of = np.asarray(core_of, np.int64)
@@ -159,25 +155,41 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     tails = np.append(np.maximum(crit, out[:C]), max(host_in, host_send))
     k = int(np.argmax(tails))
     step = float(tails[k]) + chip.barrier_cycles
-    # energy per step (pJ): the tie-break
-    xy = _xy(chip)
-    hew = np.abs(xy[core_of[ps], 0] - xy[pc, 0])
-    hns = np.abs(xy[core_of[ps], 1] - xy[pc, 1])
-    src_host = core_of[ps] == C
-    e_pk = (np.where(src_host, pj[A["io_packet"]], pj[A["packet_send"]]) + pj[A["packet_receive"]]
-            + pj[A["local_delivery"]] + f * (hew * pj[A["flit_hop_east_west"]] + hns * pj[A["flit_hop_north_south"]])
-            + reads * pj[A["synapse_read"]] + nnz * pj[A["synaptic_op"]])
-    energy = float((r * e_pk).sum())
-    if th.size:
-        hc = core_of[th]
-        energy += float((wl.rate[th] * (pj[A["packet_send"]] + pj[A["io_packet"]] + f * (
-            np.abs(xy[hc, 0] - xy[C, 0]) * pj[A["flit_hop_east_west"]]
-            + np.abs(xy[hc, 1] - xy[C, 1]) * pj[A["flit_hop_north_south"]]))).sum())
-    energy += float(host.sum()) * pj[A["neuron_update_active"]]
-    used = int((np.bincount(core_of[host], minlength=C + 1)[:C] > 0).sum())
-    energy += chip.static.core_power_mw * used * step / chip.clock.frequency_hz * 1e9
+    energy = _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step)
     return Prediction(neuron, syn, send, net[:C], crit, host_send, host_in, step, energy,
                       float(pk.sum()), k)
+
+
+def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> float:
+    """Expected counts per step of every action, priced by :func:`nmsim.account.price_steps` with the
+    static power of the cores in use over the predicted step (pJ per step)."""
+    from nmsim.account import price_steps
+    from nmsim.describe.actions import N_ACTIONS
+
+    C, f = chip.n_cores, chip.flits_per_packet
+    xy = _xy(chip)
+    host = ~conn.is_host
+    src_core = core_of[ps]
+    from_host = src_core == C
+    hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+    cores, hostc = np.zeros(N_ACTIONS), np.zeros(N_ACTIONS)
+    cores[A["neuron_update_active"]] = host.sum()
+    cores[A["spike"]] = wl.rate[host].sum()
+    hostc[A["spike"]] = wl.rate[~host].sum()
+    cores[A["packet_send"]] = pk[host].sum()
+    hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum()  # sent by the host, received by it
+    th_hops = np.abs(xy[core_of[th]] - xy[C])
+    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south")):
+        cores[A[name]] = f * ((r * hops[:, j])[~from_host].sum() + (wl.rate[th] * th_hops[:, j]).sum())
+        hostc[A[name]] = f * (r * hops[:, j])[from_host].sum()
+    cores[A["local_delivery"]] = cores[A["packet_receive"]] = r.sum()
+    cores[A["synapse_read"]] = (r * reads).sum()
+    cores[A["synaptic_op"]] = (r * nnz).sum()
+    hostc[A["barrier"]] = 1
+    used = int((np.bincount(core_of[host], minlength=C + 1)[:C] > 0).sum())
+    e = price_steps(cores[None], hostc[None], [int(round(step))], chip.energy.vector_pj(),
+                    chip.static.core_power_mw, used, chip.clock.frequency_hz)
+    return e.total_pj
 
 
 def _xy(chip: ChipSpec) -> np.ndarray:
