@@ -175,7 +175,9 @@ def format_summary(s: dict, out, written=()) -> str:
         f"p99 {s['latency_ns']['p99'] / 1e3:.3f} us per token",
         f"  throughput      {_num(s['throughput_tokens_per_s'], '.1f')} tokens/s (simulated)",
         f"  energy/token    {e['total']:.1f} nJ (synapse {e['synapse']:.1f}, neuron {e['neuron']:.1f}, "
-        f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f})",
+        f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f}"
+        + (f", wake {e['wake']:.1f})" if e.get("wake") else ")"),
+        *_power_time_lines(s),
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
         f"max link utilization {t['max_link_utilization']:.3f}",
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
@@ -184,3 +186,19 @@ def format_summary(s: dict, out, written=()) -> str:
         f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if "trace.json" in written else ""),
     ]
     return "\n".join(lines)
+
+
+def _power_time_lines(s: dict) -> list[str]:
+    """The static-power and timestep lines (``docs/power-and-time.md``)."""
+    st, ts, pw = s.get("static_nj_per_token"), s.get("timestep"), s.get("power")
+    if not (st and ts and pw):
+        return []
+    op = f", operating point {pw['operating_point']}" if pw.get("operating_point") else ""
+    mode = (f"fixed tick {ts['period_ns'] / 1e3:g} us ({ts['overrun_policy']}): {ts['overrun_steps']} overrun steps, "
+            f"worst {ts['worst_overrun_ns'] / 1e3:g} us" if ts["mode"] == "fixed" else "barrier (self-timed)")
+    return [
+        f"  static/token    active {st['static_active']:.1f}, idle {st['static_idle']:.1f}, gated "
+        f"{st['static_gated']:.1f}, chip {st['static_chip']:.1f} nJ ({pw['cores_in_use']} cores in use, "
+        f"{pw['cores_unused']} unused {'gated' if pw['unused_cores'] == 'gated' else 'on'}{op})",
+        f"  timestep        {mode}; shortest period that would have held {ts['shortest_period_ns'] / 1e3:g} us",
+    ]

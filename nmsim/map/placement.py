@@ -142,7 +142,9 @@ def _precheck(chip: ChipSpec, net: Network, conn: Connectivity) -> None:
     for p in net.populations.values():
         if p.payload_bits > chip.noc.payload_bits:
             raise MappingError(f"population {p.name!r} sends {p.payload_bits}-bit payloads, wider than chip "
-                               f"{chip.name!r} payload_bits = {chip.noc.payload_bits}")
+                               f"{chip.name!r} payload_bits = {chip.noc.payload_bits}"
+                               + ("; its logits need that width: decode on the host (--decoder host)"
+                                  if p.model == "readout" else ""))
     for q in net.projections:
         if q.accumulator >= c.n_accumulators:
             raise MappingError(f"projection {q.label} targets accumulator {q.accumulator}, but chip {chip.name!r} "

@@ -149,6 +149,11 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     for k, v in e.items():
         if k != "total":
             out[f"energy_{k}_nj"] = v
+    for k, v in s["static_nj_per_token"].items():
+        out[f"energy_{k}_nj"] = v
+    ts = s["timestep"]
+    out.update(overrun_steps=ts["overrun_steps"], worst_overrun_us=ts["worst_overrun_ns"] / 1e3,
+               shortest_period_us=ts["shortest_period_ns"] / 1e3)
     for k, v in s["activity"].items():
         out[f"activity_{k}"] = v
     return out
