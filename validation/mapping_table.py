@@ -34,6 +34,13 @@ MODELS = ["ptb-egru-small-s0", "ptb-egru-small-s50", "ptb-egru-small-s80", "ptb-
 CHIPS = ["loihi", "spinnaker2", "truenorth"]
 DECODERS = ["host", "chip"]
 CAPS = [16, 32, 64, 128, 256, 512]
+#: Provenance of the stored points (shown in the table).
+NOTE = ("The stored points were computed on branch `mapping` before it merged main's static-power states "
+        "(`docs/power-and-time.md`); latencies and logits do not depend on that accounting, energies may. "
+        "TrueNorth with the decoder on the chip was not run (time budget: 4,096 cores and 10,000 readout "
+        "units per point). On TrueNorth the step is set by the 64 x 64 mesh's barrier, and every placement "
+        "lies within 1% of the others: `balanced` takes measured latencies within 1% as a tie, which it "
+        "breaks by energy.")
 STORE = project_root() / "runs" / "mapping-table" / "points.jsonl"
 OUT = project_root() / "validation" / "mapping.md"
 
@@ -129,7 +136,7 @@ def table(done: dict, a, configs) -> str:
              "(`--set map.max_neurons_per_core=CAP`, equivalent to `--set chip.core.max_neurons=CAP`; caps at "
              "or above the chip's own limit equal `snake`). *best* = the baseline with the least latency per "
              "token. The claim: `balanced` is no slower than *best* and its energy is within 10% of *best*'s.",
-             "",
+             "", NOTE, "",
              "## Summary", "",
              "| model | chip | decoder | balanced µs/token | best baseline | best µs/token | latency ratio | "
              "energy ratio | no slower | energy ≤ +10% | same logits |",
