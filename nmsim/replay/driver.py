@@ -54,7 +54,8 @@ def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, n
         if tokens is None:
             tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
         chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
-        mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
+        mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed, cfg.map_settings, cfg.dataset,
+                              cfg.split)
     elif tokens is None:
         tokens, _ = load_tokens(mapped.golden.mf, cfg.dataset, cfg.split, cfg.tokens)
     tokens = np.asarray(tokens, np.int64)

@@ -82,7 +82,10 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
                     "populations": {p.name: {"model": p.model, "n": p.n, "payload_bits": p.payload_bits,
                                              "to_host": p.to_host}
                                     for p in mapped.lm.net.populations.values()},
-                    "synapses": int(mapped.lm.net.nnz)},
+                    "synapses": int(mapped.lm.net.nnz),
+                    "map_settings": dict(pl.options or {}),
+                    "calibration": getattr(mapped, "calibration", None),
+                    "search": pl.search},
         "versions": versions(),
     }
 
