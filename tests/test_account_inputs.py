@@ -94,3 +94,11 @@ def test_step_energy_total_and_categories():
     assert e.categories() == {"synapse": 0.0, "neuron": float(idle_pj), "noc": 0.0, "io": 0.0,
                               "barrier": float(barrier_pj), "static": 3.0}
     assert ACTIONS[A["barrier"]] == "barrier"
+
+
+def test_categories_sum_in_float64_even_from_float32():
+    """2**24 + 1 is not a float32: a float32 sum would lose the 1 pJ."""
+    a = np.zeros((2, N_ACTIONS), np.float32)
+    a[0, A["spike"]] = 2.0**24
+    a[1, A["spike"]] = 1.0
+    assert by_category(a, 0.0)["neuron"] == 2.0**24 + 1

@@ -95,6 +95,13 @@ def test_a_layer_mismatch_outranks_a_logits_mismatch_of_the_same_token():
     assert ck.first.to_dict() == {"token": 1, "layer": "L1", "index": 0, "chip": 5, "golden": 0}
 
 
+def test_every_mismatched_token_is_counted_and_the_first_kept():
+    chip_logits = [[1, 3, 0], [0, 0, 2], _logits(YS[2])]      # tokens 0 and 1: logits wrong (words 2 and 1)
+    ck = _run(YS, YS, chip_logits)
+    assert ck.bad_tokens == {0, 1}
+    assert ck.first == Mismatch(0, "logits", 2, 0, 2)
+
+
 def test_host_decoder_compares_the_decoded_last_layer():
     chip_y = [YS[0], [0, 1], YS[2]]                   # token 1's last layer differs -> its logits do too
     ck = _run(YS, chip_y, on_chip=False, layers=YS)

@@ -41,7 +41,7 @@ def _counts(step):
         c[0, A["flit_hop_east_west"]] = 4; c[1, A["flit_hop_north_south"]] = 2             # noqa: E702
         c[2, A["flit_hop_east_west"]] = 2
     else:
-        c[1, A["spike"]] = 2; c[2, A["io_packet"]] = 1; c[2, A["barrier"]] = 1              # noqa: E702
+        c[1, A["spike"]] = 3; c[2, A["io_packet"]] = 1; c[2, A["barrier"]] = 1              # noqa: E702
     return c
 
 
@@ -80,7 +80,7 @@ def test_record_keeps_sums_and_the_busiest_link_share():
     assert rec.cnt_cores[0, A["synaptic_op"]] == 3 and rec.cnt_cores[0, A["spike"]] == 1
     assert rec.cnt_host[0, A["io_packet"]] == 2 and rec.cnt_cores[0, A["io_packet"]] == 0
     assert rec.cnt_host[3].tolist() == _counts(3)[2].tolist()
-    assert rec.cnt_core_total[1, A["spike"]] == 3 and rec.cnt_core_total[2, A["io_packet"]] == 3
+    assert rec.cnt_core_total[1, A["spike"]] == 4 and rec.cnt_core_total[2, A["io_packet"]] == 3
     assert rec.busy_total.tolist() == [8, 19, 15]
     assert rec.peak_step_util == 0.8                  # step 1: 16 busy cycles of 20
     assert rec.cnt_cores.shape == rec.cnt_host.shape == (4, N_ACTIONS) and rec.cnt_core_total.shape == (3, N_ACTIONS)
@@ -99,8 +99,8 @@ def test_step_owner_serial_and_pipelined():
 def test_price_uses_the_chips_costs():
     e = price(_chip(), _record())
     # dynamic per step: 3x6 + 1x2 + host 2x9 = 38; 2x3 + 4x6 = 30 (host spike free); 4x7 + 2x8 + host 2x7 = 58;
-    # 2x2 + host 9 + 20 = 33.  static: 0.01 mW x 2 cores x (10, 20, 30, 40) us = 200, 400, 600, 800 pJ
-    assert e.step_pj.tolist() == [238.0, 430.0, 658.0, 833.0]
+    # 3x2 + host 9 + 20 = 35.  static: 0.01 mW x 2 cores x (10, 20, 30, 40) us = 200, 400, 600, 800 pJ
+    assert e.step_pj.tolist() == [238.0, 430.0, 658.0, 835.0]
 
 
 def test_summary_by_hand():
@@ -116,9 +116,9 @@ def test_summary_by_hand():
     assert s["latency_ns"] == {"mean": 75000.0, "p50": 75000.0, "p99": 89700.0, "max": 90000.0}
     assert s["simulated_time_ns"] == 100000.0                  # 100 cycles
     assert s["throughput_tokens_per_s"] == 20000.0             # 2 tokens in 100 us
-    # energy: 2159 pJ = synapse 18 + 24, neuron 2 + 4, noc 6 + 28 + 16 + 14, io 18 + 9, barrier 20, static 2000
-    assert s["energy_nj_total"] == 2.159
-    assert s["energy_nj_per_token"] == {"total": 1.0795, "synapse": 0.021, "neuron": 0.003, "noc": 0.032,
+    # energy: 2161 pJ = synapse 18 + 24, neuron 2 + 6, noc 6 + 28 + 16 + 14, io 18 + 9, barrier 20, static 2000
+    assert s["energy_nj_total"] == 2.161
+    assert s["energy_nj_per_token"] == {"total": 1.0805, "synapse": 0.021, "neuron": 0.004, "noc": 0.032,
                                         "io": 0.0135, "barrier": 0.01, "static": 1.0}
     # 2 core sends + 1 host send = 3 packets of 2 flits; hops: (4 + 2 host) E/W + 2 N/S flit hops = 4 packet hops;
     # host I/O packets 3 = 1 out + 2 in; busiest link 19 of 100 cycles; busiest step share 16 / 20
@@ -129,7 +129,7 @@ def test_summary_by_hand():
     assert s["decoder_synaptic_ops_per_token"] == 1.0
     assert s["layer_synaptic_ops_per_token"] == 2.5
     assert s["golden_synaptic_ops_per_token"] == 6.0           # (7 layer + 5 decoder) / 2
-    assert s["events_per_token"] == 2.0                        # spikes 1 + 1 (host) + 2
+    assert s["events_per_token"] == 2.5                        # spikes 1 + 1 (host) + 3
     assert s["activity"] == {"L1": 0.375}                      # 6 events / (2 tokens x 8 units)
     assert (s["chip"], s["model"], s["mode"], s["placement"], s["decoder"]) == \
         ("hand-chip", "tiny-lm", "pipelined", "snake", "chip")
@@ -144,7 +144,7 @@ def test_token_rows_by_hand():
     assert r.tokens_rows == [
         {"token": 0, "id": 11, "latency_cycles": 60, "latency_ns": 60000.0, "energy_nj": 0.238, "events": 1,
          "packets": 1, "synaptic_ops": 3, "step_cycles": 10},
-        {"token": 1, "id": 12, "latency_cycles": 90, "latency_ns": 90000.0, "energy_nj": 1.921, "events": 3,
+        {"token": 1, "id": 12, "latency_cycles": 90, "latency_ns": 90000.0, "energy_nj": 1.923, "events": 4,
          "packets": 2, "synaptic_ops": 4, "step_cycles": 90},
     ]
 
@@ -175,3 +175,16 @@ def test_zero_time_run():
 def test_rounding_keeps_six_significant_digits():
     assert _r(1 / 3) == 0.333333 and _r(123456789.0) == 123457000.0 and _r(2 / 3, 2) == 0.67
     assert _r(math.inf) == math.inf and math.isnan(_r(math.nan))
+
+
+def test_latency_is_cycles_over_the_clock_then_six_digits():
+    """246913 cycles at 200 MHz = 1234565 ns exactly, a tie at 6 digits: rounded to even, 1234560."""
+    sched = make_schedule("serial", 1, 1)
+    rec = RunRecord.empty(sched, n_cores=2, n_links=3, n_layers=1)
+    for s, cyc in enumerate((246000, 900, 13)):
+        rec.add_step(s, cyc, np.zeros((3, N_ACTIONS), np.int64), np.zeros(3, np.int64))
+    m = _mapped()
+    m.chip.clock.frequency_hz = 2e8
+    r = assemble(m, np.array([5]), rec, _checker(n_pred=0), [], sim_wall=1.0)
+    assert r.summary["latency_ns"]["max"] == 1234560.0 and r.tokens_rows[0]["latency_ns"] == 1234560.0
+    assert r.tokens_rows[0]["latency_cycles"] == 246913

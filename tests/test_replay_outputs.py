@@ -96,7 +96,7 @@ def _mapped():
                          formats={"payload_bits": 12}, sparsity={"L1": 0.5}, provenance={"seed": 1})
     return SimpleNamespace(
         golden=SimpleNamespace(mf=mf), chip=SimpleNamespace(to_dict=lambda: {"name": "test-2x2"}),
-        placement=SimpleNamespace(strategy="snake", seed=3, neurons=np.array([2, 0, 5]),
+        placement=SimpleNamespace(strategy="snake", seed=3, neurons=np.array([1, 0, 5]),
                                   synapses=np.array([10, 0, 7]), bytes=np.array([40, 0, 28])),
         lm=SimpleNamespace(net=SimpleNamespace(populations=pops, nnz=17)))
 
@@ -109,7 +109,7 @@ def test_run_info_fields():
     assert info["model"] == {"name": "tiny", "path": "/m/tiny.nmsim", "sha256": "f" * 64, "arch": {"kind": "egru"},
                              "formats": {"payload_bits": 12}, "sparsity": {"L1": 0.5}, "provenance": {"seed": 1}}
     assert info["mapping"] == {
-        "placement": "snake", "seed": 3, "cores_used": 2, "neurons_per_core": [2, 0, 5],
+        "placement": "snake", "seed": 3, "cores_used": 2, "neurons_per_core": [1, 0, 5],
         "synapses_per_core": [10, 0, 7], "bytes_per_core": [40, 0, 28],
         "populations": {"L1": {"model": "egru", "n": 8, "payload_bits": 12, "to_host": False},
                         "out": {"model": "readout", "n": 20, "payload_bits": 32, "to_host": True}},
