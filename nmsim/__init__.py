@@ -6,3 +6,7 @@ describe (chip + network) -> map (onto cores) -> compile (flat arrays)
 """
 
 __version__ = "0.1.0"
+
+from nmsim.jit import ensure_cache_dir as _ensure_cache_dir  # noqa: E402
+
+_ensure_cache_dir()  # before any kernel module imports numba

@@ -8,6 +8,7 @@ import pytest
 from nmsim.errors import ModelFileError
 from nmsim.lm import modelfile as M
 from nmsim.paths import models_dir
+from nmsim.replay.synth import FORMATS  # every number-format field a model file needs
 
 TINY = models_dir() / "ptb-egru-tiny.nmm"
 
@@ -32,7 +33,7 @@ def _minimal():
         a[f"l{i}.theta"] = np.array([100, 200], np.int32)
     h = {"format": "nmsim-lm", "format_version": 1,
          "arch": {"kind": "egru", "vocab_size": V, "emb": E, "hidden": [H, E]},
-         "vocab": ["a", "b", "<eos>"], "formats": {"payload_bits": 8}, "provenance": {"seed": 1}}
+         "vocab": ["a", "b", "<eos>"], "formats": dict(FORMATS), "provenance": {"seed": 1}}
     return h, a
 
 

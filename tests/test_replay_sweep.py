@@ -26,7 +26,7 @@ def test_replay_point(tmp_path):
 
 
 @pytest.mark.parametrize("extra,message", [
-    ({"chip.timing.hop_east_wst_cycles": 3}, "hop_east_wst_cycles: unknown key"),
+    ({"chip.timing.hop_east_wst_cycles": 3}, "parameter chip.timing.hop_east_wst_cycles=3: unknown key"),
     ({"sparsity": 0.9}, "unknown parameter 'sparsity'"),
     ({"mode": "warp"}, "parameter 'mode' = 'warp'"),
     ({"dataset": "imdb"}, "unknown dataset"),

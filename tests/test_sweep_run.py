@@ -129,7 +129,7 @@ def test_short_form_and_cli_actions(tmp_path, capsys):
         ('schema_version = 1\nkind = "synthetic"\n[grid]\ncores_per_router = [1, 2]\n',
          "unknown parameter 'cores_per_router'"),
         ('schema_version = 1\nkind = "replay"\n[base]\nchip = "loihi"\nmodel = "m"\ndataset = "ptb"\ntokens = 5\n'
-         '"chip.timing.hop_east_wst_cycles" = 3\n', "timing.hop_east_wst_cycles: unknown key"),
+         '"chip.timing.hop_east_wst_cycles" = 3\n', "parameter chip.timing.hop_east_wst_cycles=3: unknown key"),
     ],
 )
 def test_cli_input_errors_exit_2_with_one_line(tmp_path, capsys, text, message):

@@ -42,6 +42,7 @@ def test_quick_report_without_sanafe(tmp_path, no_sanafe, capsys):
     # unsupported SANA-FE features are still demonstrated (pyyaml only)
     assert "12 of 12 refused" in text
     assert "SANA-FE: skipped" in capsys.readouterr().out
+    assert "## 4. Lava: bit-accurate Loihi LIF" in text  # skipped or agreeing (tests/test_validate_lava.py)
 
 
 # published figures (value, unit) per (chip, action, quantity): the micro-benchmarks must recover them

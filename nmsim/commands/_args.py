@@ -20,3 +20,14 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
     parse.__name__ = f"int>={minimum}"
     return parse
+
+
+def needs_action(command: str, actions) -> Callable:
+    """A ``func`` for a command given without its action: one error line naming the choices."""
+
+    def no_action(args: argparse.Namespace) -> int:
+        from nmsim.errors import NmsimError
+
+        raise NmsimError(f"{command}: missing action; choices: {', '.join(actions.choices)}")
+
+    return no_action

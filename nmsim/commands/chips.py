@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
+from nmsim.commands._args import needs_action
 from nmsim.describe.chip import ChipSpec, list_chips, load_chip
+from nmsim.output_files import dumps_json
 
+
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "list shipped chip presets or show one, fully resolved"
 
 def _unit(key: str) -> str:
     for suffix, unit in (("_hz", "Hz"), ("_bytes", "bytes"), ("_bits", "bits"), ("_cycles", "cycles"),
@@ -71,15 +74,16 @@ def _list(args) -> int:
 def _show(args) -> int:
     chip = load_chip(args.chip)
     if args.json:
-        print(json.dumps(chip.to_dict(), indent=2))
+        print(dumps_json(chip.to_dict()), end="")
     else:
         print(format_chip(chip))
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("chips", help="list shipped chip presets or show one, fully resolved")
-    sub = p.add_subparsers(dest="chips_command", metavar="ACTION", required=True)
+    p = subparsers.add_parser("chips", help=HELP)
+    sub = p.add_subparsers(dest="chips_command", metavar="ACTION")
+    p.set_defaults(func=needs_action("chips", sub))
     pl = sub.add_parser("list", help="one line per preset in chips/")
     pl.set_defaults(func=_list)
     ps = sub.add_parser("show", help="print a resolved chip description with units and sources")

@@ -21,8 +21,12 @@ import argparse
 import json
 from pathlib import Path
 
+from nmsim.commands._args import needs_action
 from nmsim.errors import DatasetError, ModelFileError, NmsimError
 
+
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "EGRU language-model workload (eval, train, prune, export)"
 
 def resolve_model(name: str) -> Path:
     """A path, or the name of a shipped model in ``workloads/models`` (with or without ``.nmm``)."""
@@ -107,7 +111,9 @@ def cmd_eval(args) -> int:
         out["float_perplexity_source"] = f"recomputed from {args.checkpoint} on {len(tokens)} tokens"
         out["float_activity"] = fl["activity"]
     if args.json:
-        print(json.dumps(out, sort_keys=True))
+        from nmsim.output_files import dumps_json
+
+        print(dumps_json(out, indent=None, sort_keys=True))
         return 0
     act = " ".join(f"{a:.3f}" for a in r["activity"])
     fp = out["float_perplexity"]
@@ -180,11 +186,19 @@ def cmd_export(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("lm", help="EGRU language-model workload (eval, train, prune, export)",
+#: actions that need torch; their parsers (which import torch) are built only when named
+TORCH_ACTIONS = {"train": "train a model (torch)",
+                 "prune": "gradual magnitude pruning + fine-tuning of a checkpoint (torch)",
+                 "export": "export a checkpoint to an integer model file (torch)"}
+
+
+def register(subparsers, action: str | None = "*") -> None:
+    """Add ``lm``; the torch actions get their full parsers only when ``action`` names one
+    (or is ``"*"``: all), so ``lm eval``/``lm info`` and their errors never import torch."""
+    p = subparsers.add_parser("lm", help=HELP,
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=needs_action("lm", sub))
 
     e = sub.add_parser("eval", help="integer (golden) + recorded float perplexity, activity, ops")
     e.add_argument("model", help="model file (.nmm) or shipped model name")
@@ -198,21 +212,26 @@ def register(subparsers) -> None:
     i.add_argument("model")
     i.set_defaults(func=cmd_info)
 
+    full = action == "*" or action in TORCH_ACTIONS
     try:
+        if not full:
+            raise ImportError
         from workloads.train import build_parser as train_parser
-    except ImportError:  # torch missing: keep eval/info usable
+    except ImportError:  # torch missing (or not needed here): one help line each, one error line if run
+        for name, text in TORCH_ACTIONS.items():
+            sub.add_parser(name, help=text, add_help=False).set_defaults(func=lambda a: (_need_torch(), 2)[1])
         return
-    t = sub.add_parser("train", help="train a model (torch)")
+    t = sub.add_parser("train", help=TORCH_ACTIONS["train"])
     train_parser(t)
     t.set_defaults(func=cmd_train)
 
-    pr = sub.add_parser("prune", help="gradual magnitude pruning + fine-tuning of a checkpoint (torch)")
+    pr = sub.add_parser("prune", help=TORCH_ACTIONS["prune"])
     train_parser(pr)
     pr.add_argument("init_ck", metavar="CHECKPOINT")
     pr.add_argument("--target", type=float, required=True, help="target weight sparsity, e.g. 0.8")
     pr.set_defaults(func=lambda a: (setattr(a, "init", a.init_ck), cmd_prune(a))[1])
 
-    x = sub.add_parser("export", help="export a checkpoint to an integer model file (torch)")
+    x = sub.add_parser("export", help=TORCH_ACTIONS["export"])
     from workloads.export import build_parser as export_parser
 
     export_parser(x)

@@ -6,8 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from nmsim.commands._args import int_at_least
 from nmsim.errors import NmsimError
 
+
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "replay a language model token by token on a simulated chip (bit-exact, with cost)"
 
 def _override(text: str) -> tuple[str, object]:
     key, sep, val = text.partition("=")
@@ -30,7 +34,7 @@ def register(subparsers) -> None:
     from nmsim.replay.schedule import MODES
 
     p = subparsers.add_parser(
-        "run", help="replay a language model token by token on a simulated chip (bit-exact, with cost)",
+        "run", help=HELP,
         description="Replay an exported language model token by token on a simulated chip, check every "
                     "token's outputs bit-exactly against the golden integer reference, and report latency, "
                     "NoC traffic and energy per token.")
@@ -43,7 +47,7 @@ def register(subparsers) -> None:
     p.add_argument("--mode", default="pipelined", choices=MODES, help="timestep schedule (default: pipelined)")
     p.add_argument("--decoder", default="chip", choices=DECODERS,
                    help="tied decoder on the chip (readout units) or on the host (default: chip)")
-    p.add_argument("--seed", type=int, default=0, help="placement seed (partition)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="placement seed (partition), >= 0")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[], metavar="chip.T.K=V",
                    help="override a chip value, e.g. --set chip.timing.hop_east_west_cycles=41 (repeatable)")
     p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
@@ -56,7 +60,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
         resolve_model_path
-    from nmsim.replay.outputs import run_info, write_outputs
+    from nmsim.replay.outputs import check_out, run_info, strict_summary, write_outputs
 
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import load_model
@@ -68,13 +72,16 @@ def run(args) -> int:
                        seed=args.seed, chip_overrides=dict(args.overrides), trace=args.trace,
                        trace_steps=args.trace_steps)
     # everything that can fail on input is checked before the (slow) mapping
+    if args.out:
+        check_out(args.out)
+    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
     mf = load_model(resolve_model_path(cfg.model))
     tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
-    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
-    golden = GoldenModel(mf)
-    mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
     name = mf.header.get("name") or Path(cfg.model).stem
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{chip.name}"
+    check_out(out)
+    golden = GoldenModel(mf)
+    mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
 
     bar = None
     if not args.no_progress:
@@ -93,8 +100,8 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     info = run_info(cfg, mapped, command_line(args))
-    write_outputs(out, res, info)
-    print(format_summary(res.summary, out))
+    written = write_outputs(out, res, info)
+    print(format_summary(strict_summary(res.summary), out, written))
     return 0 if res.summary["bit_exact"] else 1
 
 
@@ -112,7 +119,12 @@ def command_line(args) -> list[str]:
     return cmd
 
 
-def format_summary(s: dict, out) -> str:
+def _num(v, fmt: str = ".3f") -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
+def format_summary(s: dict, out, written=()) -> str:
+    """The run's summary as text; ``written``: the names of the files written."""
     e = s["energy_nj_per_token"]
     t = s["traffic"]
     lines = [
@@ -121,19 +133,19 @@ def format_summary(s: dict, out) -> str:
         f"  bit_exact       {str(s['bit_exact']).lower()}"
         + ("" if s["bit_exact"] else f"  (first mismatch: token {s['first_mismatch']['token']}, "
                                      f"{s['first_mismatch']['layer']}; {s['mismatched_tokens']} tokens differ)"),
-        f"  perplexity      {s['perplexity']:.3f} ({s['predictions']} predictions; golden reference "
-        f"{s['golden_perplexity']:.3f})",
+        f"  perplexity      {_num(s['perplexity'])} ({s['predictions']} predictions; golden reference "
+        f"{_num(s['golden_perplexity'])})",
         f"  logits_sha256   {s['logits_sha256']}",
         f"  latency         mean {s['latency_ns']['mean'] / 1e3:.3f} us, p50 {s['latency_ns']['p50'] / 1e3:.3f} us, "
         f"p99 {s['latency_ns']['p99'] / 1e3:.3f} us per token",
-        f"  throughput      {s['throughput_tokens_per_s']:.1f} tokens/s (simulated)",
+        f"  throughput      {_num(s['throughput_tokens_per_s'], '.1f')} tokens/s (simulated)",
         f"  energy/token    {e['total']:.1f} nJ (synapse {e['synapse']:.1f}, neuron {e['neuron']:.1f}, "
         f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f})",
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
         f"max link utilization {t['max_link_utilization']:.3f}",
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
-        f"  wall            {s['sim_wall_s']:.2f} s ({s['synaptic_events_per_s']:.3g} synaptic events/s)",
-        f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if (Path(out) / "trace.json").exists() else ""),
+        f"  wall            {s['sim_wall_s']:.2f} s ({_num(s['synaptic_events_per_s'], '.3g')} synaptic events/s)",
+        f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if "trace.json" in written else ""),
     ]
     return "\n".join(lines)

@@ -12,13 +12,16 @@ import argparse
 import sys
 import types
 
-from nmsim.commands._args import int_at_least
+from nmsim.commands._args import int_at_least, needs_action
 
 ACTIONS = ("run", "export", "report")
 
 
 _nonneg_int = int_at_least(0)
 
+
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "batch sweeps and design-space exploration"
 
 def _positive_float(text: str) -> float:
     try:
@@ -31,7 +34,10 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from nmsim.output_files import check_out_dir
     from nmsim.sweep.runner import run_sweep
+
+    check_out_dir(args.out, "--out")  # the sweep directory is kept (resumed), so any content is fine
 
     summary = run_sweep(
         args.spec, args.out, workers=args.workers, scheduler=args.scheduler,
@@ -55,17 +61,23 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nmsim.output_files import check_out_dir, output_set
     from nmsim.sweep.report import write_report
 
-    path = write_report(args.dir, args.out)
-    print(f"report -> {path}")
+    out = Path(args.out) if args.out else Path(args.dir) / "report"
+    check_out_dir(out, "--out", own=("report.md", "*.png"))
+    with output_set(out) as tmp:  # report.md and its plots are replaced as one set
+        path = write_report(args.dir, tmp)
+    print(f"report -> {out / path.name}")
     return 0
 
 
 def register(subparsers) -> None:
     sweep = subparsers.add_parser(
         "sweep",
-        help="batch sweeps and design-space exploration",
+        help=HELP,
         description="Run a sweep (a TOML file of parameter grids) resumably on local worker processes "
         "or a Dask cluster, then export its rows or report Pareto fronts. "
         "'nmsim sweep SPEC --out DIR' is short for 'nmsim sweep run SPEC --out DIR'.",
@@ -101,11 +113,7 @@ def register(subparsers) -> None:
     rep.add_argument("--out", default=None, metavar="REPORT_DIR", help="where to write (default DIR/report)")
     rep.set_defaults(func=_report)
 
-    def _no_action(args: argparse.Namespace) -> int:
-        sweep.print_help()
-        return 2
-
-    sweep.set_defaults(func=_no_action)
+    sweep.set_defaults(func=needs_action("sweep", actions))
 
     # Short form: "nmsim sweep SPEC ..." means "nmsim sweep run SPEC ...".
     original = sweep.parse_known_args

@@ -17,13 +17,20 @@ import sys
 from pathlib import Path
 
 from nmsim.commands._args import int_at_least
+from nmsim.errors import NmsimError
+
+#: what ``nmsim validate --out DIR`` writes (an existing DIR may hold these and nothing else)
+REPORT_FILES = ("*.md", "*.csv", "*.png")
 
 
 _positive_int = int_at_least(1)
 
 
+#: the one-line help of the sub-command (``nmsim --help``)
+HELP = "validation studies (oracle, published figures, SANA-FE)"
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="validation studies (oracle, published figures, SANA-FE)",
+    p = subparsers.add_parser("validate", help=HELP,
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, help="directory for report.md, CSV tables and plots")
     p.add_argument("--quick", action="store_true", help="fewer oracle cases, no large SANA-FE network (CI)")
@@ -41,8 +48,10 @@ def _import(args) -> int:
 
     files = args.sanafe
     if len(files) > 2:
-        print("nmsim: error: --sanafe takes ARCH.yaml and optionally SNN.yaml", file=sys.stderr)
-        return 2
+        raise NmsimError("--sanafe takes ARCH.yaml and optionally SNN.yaml")
+    for f in files:
+        if Path(f).is_dir():
+            raise NmsimError(f"--sanafe {f}: is a directory; give the YAML files (ARCH.yaml [SNN.yaml])")
     if len(files) == 1:
         print(format_chip(import_arch(files[0])))
         return 0
@@ -69,16 +78,22 @@ def func(args: argparse.Namespace) -> int:
     if args.sanafe:
         return _import(args)
     if args.out is None:
-        print("nmsim: error: validate needs --out DIR (or --sanafe ARCH [SNN])", file=sys.stderr)
-        return 2
+        raise NmsimError("validate needs --out DIR (or --sanafe ARCH [SNN])")
+    from nmsim.output_files import check_out_dir, output_set
+
+    check_out_dir(args.out, "--out", own=REPORT_FILES)
     from nmsim.validate.report import run_validation
 
-    summary = run_validation(args.out, quick=args.quick, oracle_cases=args.oracle_cases,
-                             log=lambda m: print(m, file=sys.stderr))
+    with output_set(args.out) as tmp:  # the report, its tables and plots are replaced as one set
+        summary = run_validation(tmp, quick=args.quick, oracle_cases=args.oracle_cases,
+                                 log=lambda m: print(m, file=sys.stderr), shown_out=args.out)
     o, m = summary["oracle"], summary["microbench"]
     sf = summary["sanafe"]
+    lv = summary.get("lava", {"skipped": "skipped"})
     print(f"oracle: {o['identical']}/{o['cases']} identical; micro-benchmarks: {m['agree']}/{m['rows']} agree; "
-          f"SANA-FE: {sf.get('skipped') or str(sf['ok']) + '/' + str(sf['networks']) + ' networks agree'}")
+          f"SANA-FE: {sf.get('skipped') or str(sf['ok']) + '/' + str(sf['networks']) + ' networks agree'}; "
+          f"Lava: {lv.get('skipped') or str(lv['identical']) + '/' + str(lv['networks']) + ' networks spike-identical'}")
     print(f"report: {args.out / 'report.md'}")
-    ok = o["identical"] == o["cases"] and m["agree"] == m["rows"] and ("skipped" in sf or sf["ok"] == sf["networks"])
+    ok = o["identical"] == o["cases"] and m["agree"] == m["rows"] and ("skipped" in sf or sf["ok"] == sf["networks"]) \
+        and ("skipped" in lv or lv["identical"] == lv["networks"])
     return 0 if ok else 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -222,6 +223,9 @@ class ChipSpec:
     energy: EnergySpec
     static: StaticSpec
 
+    def __post_init__(self) -> None:
+        validate(self)
+
     @property
     def n_cores(self) -> int:
         return self.mesh.n_cores
@@ -271,14 +275,31 @@ class ChipSpec:
 # --------------------------------------------------------------------------- loading
 
 
-class _Ctx:
-    """Error helper: every message is one line naming the file and ``table.key``."""
+class ChipValueError(ChipConfigError):
+    """A chip value is out of range; ``where`` is ``table.key`` (or a table), ``problem`` the rest."""
 
-    def __init__(self, path: str):
+    def __init__(self, message: str, where: str, problem: str):
+        super().__init__(message)
+        self.where, self.problem = where, problem
+
+
+class _Ctx:
+    """Error helper: every message is one line naming the file and ``table.key``.
+
+    ``blame``: ``{"table.key": label}`` of values that came from an override (``--set``); a
+    problem with one of them names the override instead of the file."""
+
+    def __init__(self, path: str, blame: Mapping[str, str] | None = None):
         self.path = path
+        self.blame = dict(blame or {})
 
     def fail(self, where: str, problem: str):
-        raise ChipConfigError(f"{self.path}: {where}: {problem}")
+        if where in self.blame:
+            raise ChipValueError(f"{self.blame[where]}: {problem}", where, problem)
+        table = [label for key, label in self.blame.items() if key.split(".")[0] == where.split(".")[0]]
+        if table:
+            raise ChipValueError(f"{' '.join(table)}: {where}: {problem}", where, problem)
+        raise ChipValueError(f"{self.path}: {where}: {problem}", where, problem)
 
     def unknown(self, where: str, key: str, allowed) -> None:
         close = difflib.get_close_matches(key, list(allowed), n=1)
@@ -287,9 +308,9 @@ class _Ctx:
 
 
 def _check_number(ctx: _Ctx, where: str, v: Any, kind: str):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, numbers.Real)):
         ctx.fail(where, f"expected a number, got {type(v).__name__} {v!r}")
-    if kind.endswith("_int") and not isinstance(v, int):
+    if kind.endswith("_int") and not isinstance(v, numbers.Integral):
         ctx.fail(where, f"expected an integer, got {v!r}")
     if isinstance(v, float) and not math.isfinite(v):
         ctx.fail(where, f"must be finite, got {v!r}")
@@ -391,16 +412,22 @@ def _read_toml(path: Path, shown: str) -> dict:
         raise ChipConfigError(f"{shown}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ChipConfigError(f"{shown}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ChipConfigError(f"{shown}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
+                              "(TOML files must be UTF-8, comments included)") from None
+    except IsADirectoryError:
+        raise ChipConfigError(f"{shown}: is a directory, not a chip file") from None
     except OSError as exc:
         raise ChipConfigError(f"{shown}: cannot read: {exc.strerror}") from None
 
 
-def parse_chip(doc: dict, path: str | Path = "<string>") -> ChipSpec:
+def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str] | None = None) -> ChipSpec:
     """Resolve an already-parsed TOML document (``tomllib.loads``) into a :class:`ChipSpec`.
 
     Relative paths inside (``energy_table``) resolve against the directory of ``path``.
+    ``blame``: ``{"table.key": label}`` of overridden values (see :class:`_Ctx`).
     """
-    ctx = _Ctx(str(path))
+    ctx = _Ctx(str(path), blame)
     for k in doc:
         if k not in TOP_KEYS:
             ctx.unknown("", k, TOP_KEYS)
@@ -423,31 +450,8 @@ def parse_chip(doc: dict, path: str | Path = "<string>") -> ChipSpec:
     if "n_cores" not in ms:
         ms = MappingProxyType({**ms, "n_cores": "derived: width x height x cores_per_router"})
     mesh = MeshSpec(sources=ms, **mv)
-    if mesh.n_cores > slots:
-        ctx.fail("mesh.n_cores", f"{mesh.n_cores} cores do not fit {mesh.width} x {mesh.height} routers "
-                 f"x {mesh.cores_per_router} cores = {slots}")
-    if mesh.io_router_x >= mesh.width:
-        ctx.fail("mesh.io_router_x", f"{mesh.io_router_x} is outside the mesh (width {mesh.width})")
-    if mesh.io_router_y >= mesh.height:
-        ctx.fail("mesh.io_router_y", f"{mesh.io_router_y} is outside the mesh (height {mesh.height})")
-
     core = CoreSpec(**_with_sources(*_section(ctx, doc, "core", CoreSpec)))
-    targets = core.max_neurons * core.n_accumulators
-    if (1 << core.synapse_index_bits) < targets:
-        ctx.fail("core.synapse_index_bits", f"{core.synapse_index_bits} bits address {1 << core.synapse_index_bits} "
-                 f"targets, but max_neurons x n_accumulators = {targets}")
-    max_syn = core.synapse_memory_bytes * 8 // core.synapse_bits
-    if (1 << core.row_pointer_bits) <= max_syn:
-        ctx.fail("core.row_pointer_bits", f"{core.row_pointer_bits} bits cannot point past {max_syn} synapses "
-                 f"(synapse_memory_bytes x 8 / (weight_bits + synapse_index_bits))")
-    if core.n_accumulators > 127:
-        ctx.fail("core.n_accumulators", f"at most 127 accumulators per neuron (int8 index), got {core.n_accumulators}")
-    if core.weight_bits > 32:
-        ctx.fail("core.weight_bits", f"at most 32 bits (int32 weights), got {core.weight_bits}")
-
     noc = NocSpec(**_with_sources(*_section(ctx, doc, "noc", NocSpec)))
-    if noc.payload_bits > 63:
-        ctx.fail("noc.payload_bits", f"at most 63 bits (int64 payloads), got {noc.payload_bits}")
     timing = TimingSpec(**_with_sources(*_section(ctx, doc, "timing", TimingSpec)))
     barrier = _barrier(ctx, doc)
 
@@ -470,8 +474,61 @@ def parse_chip(doc: dict, path: str | Path = "<string>") -> ChipSpec:
     else:
         energy, static = _energy(ctx, doc)
 
-    return ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
-                    core=core, noc=noc, timing=timing, barrier=barrier, energy=energy, static=static)
+    try:
+        return ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
+                        core=core, noc=noc, timing=timing, barrier=barrier, energy=energy, static=static)
+    except ChipValueError as exc:  # re-raised through ctx: a value from an override is blamed on it
+        ctx.fail(exc.where, exc.problem)
+
+
+#: Sections of a :class:`ChipSpec` whose values have ``KINDS``.
+_SECTIONS = ("clock", "mesh", "core", "noc", "timing", "barrier", "static")
+
+
+def validate(chip: "ChipSpec") -> None:
+    """Every check of a resolved chip: value kinds, consistency between values and the engine
+    limits of :mod:`nmsim.describe.limits`.  Run by ``ChipSpec`` itself, so every way of
+    building one (loader, overrides, importers, ``dataclasses.replace``) is checked.
+    Raises :class:`ChipValueError` (``<path>: <table>.<key>: <problem>``)."""
+    from nmsim.describe import limits
+
+    ctx = _Ctx(chip.path)
+    for sec in _SECTIONS:
+        spec = getattr(chip, sec)
+        for k, kind in spec.KINDS.items():
+            _check_number(ctx, f"{sec}.{k}", getattr(spec, k), kind)
+    if chip.barrier.model not in BARRIER_MODELS:
+        ctx.fail("barrier.model", f"unknown model {chip.barrier.model!r}; choices: {', '.join(BARRIER_MODELS)}")
+    missing = [a for a in ACTIONS if a not in chip.energy.pj]
+    if missing:
+        ctx.fail(f"energy.{missing[0]}", "missing entry (one { pj = ..., source = ... } per action)")
+    for a in ACTIONS:
+        _check_number(ctx, f"energy.{a}", chip.energy.pj[a], "nonneg_num")
+    mesh, core, noc = chip.mesh, chip.core, chip.noc
+    slots = mesh.width * mesh.height * mesh.cores_per_router
+    if mesh.n_cores > slots:
+        ctx.fail("mesh.n_cores", f"{mesh.n_cores} cores do not fit {mesh.width} x {mesh.height} routers "
+                 f"x {mesh.cores_per_router} cores = {slots}")
+    if mesh.io_router_x >= mesh.width:
+        ctx.fail("mesh.io_router_x", f"{mesh.io_router_x} is outside the mesh (width {mesh.width})")
+    if mesh.io_router_y >= mesh.height:
+        ctx.fail("mesh.io_router_y", f"{mesh.io_router_y} is outside the mesh (height {mesh.height})")
+    for where, problem in limits.check(chip):
+        ctx.fail(where, problem)
+    if core.n_accumulators > 127:
+        ctx.fail("core.n_accumulators", f"at most 127 accumulators per neuron (int8 index), got {core.n_accumulators}")
+    if core.weight_bits > 32:
+        ctx.fail("core.weight_bits", f"at most 32 bits (int32 weights), got {core.weight_bits}")
+    if noc.payload_bits > 63:
+        ctx.fail("noc.payload_bits", f"at most 63 bits (int64 payloads), got {noc.payload_bits}")
+    targets = core.max_neurons * core.n_accumulators
+    if (1 << core.synapse_index_bits) < targets:
+        ctx.fail("core.synapse_index_bits", f"{core.synapse_index_bits} bits address {1 << core.synapse_index_bits} "
+                 f"targets, but max_neurons x n_accumulators = {targets}")
+    max_syn = core.synapse_memory_bytes * 8 // core.synapse_bits
+    if (1 << core.row_pointer_bits) <= max_syn:
+        ctx.fail("core.row_pointer_bits", f"{core.row_pointer_bits} bits cannot point past {max_syn} synapses "
+                 f"(synapse_memory_bytes x 8 / (weight_bits + synapse_index_bits))")
 
 
 def _check_replay_profile(ctx: _Ctx, doc: dict) -> None:
@@ -499,13 +556,14 @@ def read_chip_doc(name_or_path: str | Path) -> tuple[dict, Path]:
 
 
 def load_chip_variant(name_or_path: str | Path, *, replay_profile: bool = False,
-                      overrides: Mapping[str, Any] | None = None) -> ChipSpec:
+                      overrides: Mapping[str, Any] | None = None, override_option: str = "--set") -> ChipSpec:
     """Load a chip, optionally applying its ``[replay]`` profile and then ``overrides``.
 
     ``overrides``: ``{"<table>.<key>": value}`` (e.g. ``"timing.hop_east_west_cycles": 41``,
     ``"energy.synaptic_op": 20.0``, ``"barrier.base_cycles": 0``); each replaces the value (the
-    source becomes ``"override"``).  Unknown tables or keys raise :class:`ChipConfigError` naming
-    them, exactly as if written in the file.
+    source becomes ``"override"``).  A problem with an overridden value (unknown table or key,
+    bad value, an engine limit) raises :class:`ChipConfigError` blamed on the override:
+    ``<override_option> chip.<table>.<key>=<value>: <problem>``.
     """
     import copy
 
@@ -517,15 +575,18 @@ def load_chip_variant(name_or_path: str | Path, *, replay_profile: bool = False,
                 for k, raw in tbl.items():
                     doc[sec][k] = dict(raw, source=f"replay profile: {raw.get('source', '')}") \
                         if isinstance(raw, dict) else raw
+    blame = {}
     for key, value in (overrides or {}).items():
+        label = f"{override_option} chip.{key}={value}"
         parts = str(key).split(".")
         if len(parts) != 2 or not all(parts):
-            raise ChipConfigError(f"{path}: override {key!r}: expected '<table>.<key>'")
+            raise ChipConfigError(f"{label}: expected chip.<table>.<key>=<value>")
         sec, k = parts
+        blame[f"{sec}.{k}"] = label
         if sec not in TOP_KEYS or sec in ("schema_version", "name", "description", "energy_table", "replay"):
-            _Ctx(str(path)).unknown("", sec, [t for t in TOP_KEYS if t not in ("schema_version", "name",
-                                                                                "description", "energy_table",
-                                                                                "replay")])
+            tables = [t for t in TOP_KEYS if t not in ("schema_version", "name", "description", "energy_table",
+                                                       "replay")]
+            _Ctx(str(path), {sec: label}).unknown("", sec, tables)
         tbl = doc.setdefault(sec, {})
         if sec == "barrier" and k == "model":
             tbl[k] = value
@@ -533,7 +594,7 @@ def load_chip_variant(name_or_path: str | Path, *, replay_profile: bool = False,
             tbl[k] = {"pj": value, "source": "override"}
         else:
             tbl[k] = {"value": value, "source": "override"}
-    return parse_chip(doc, path)
+    return parse_chip(doc, path, blame)
 
 
 def _with_sources(values: dict, sources) -> dict:

@@ -125,6 +125,66 @@ LIF = register_model(NeuronModel(
 ))
 
 
+# --------------------------------------------------------------------------- Loihi LIF (two state)
+#
+# Loihi 1's compartment arithmetic as Lava's bit-accurate ``PyLifModelBitAcc`` computes it
+# (``docs/engine-model.md`` §1, ``docs/nir.md``): 24-bit current ``u`` and voltage ``v``,
+# 12-bit decays applied by truncation toward zero, ``u`` wrapping, ``v`` saturating,
+# reset to zero.  ``threshold`` and ``bias`` are in the 24-bit state's units (Lava's ``vth << 6``,
+# ``bias_mant << bias_exp``); the summed synaptic input is shifted left by ``input_shift`` (Loihi's 6-bit
+# MSB alignment, plus 1 where 8-bit weights hold Lava's even mixed-sign weights halved); ``du`` is Lava's
+# ``du + 1`` (its ``ds_offset``).
+
+MODEL_LOIHI_LIF = 6
+LOIHI_UV_LIMIT = 2**23  # Loihi's 24-bit u, v: u wraps into (-2**23, 2**23], v saturates at +-(2**23 - 1)
+
+
+def _trunc_decay(x: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)``: decay with truncation toward zero."""
+    prod = x * (4096 - d)
+    return np.sign(prod) * (np.abs(prod) >> 12)
+
+
+def loihi_lif_update(param: np.ndarray, state: np.ndarray, acc: np.ndarray):
+    """Loihi LIF on whole arrays (int64); columns: threshold, du, dv, bias, input_shift; state u, v."""
+    thr, du, dv, bias, shift = (param[:, i] for i in range(5))
+    u, v = state[:, 0], state[:, 1]
+    a = acc[:, 0]
+    d = _trunc_decay(u, du) + a * (np.int64(1) << shift)
+    w = np.where(d > LOIHI_UV_LIMIT, d - 2 * LOIHI_UV_LIMIT, d)
+    u1 = np.where(w <= -LOIHI_UV_LIMIT, d + 2 * LOIHI_UV_LIMIT, w)
+    v1 = np.clip(_trunc_decay(v, dv) + u1 + bias, -LOIHI_UV_LIMIT + 1, LOIHI_UV_LIMIT - 1)
+    fired = v1 > thr
+    new_state = state.copy()
+    new_state[:, 0] = u1
+    new_state[:, 1] = np.where(fired, 0, v1)
+    active = (a != 0) | (u != 0) | (v != 0) | (bias != 0)
+    return fired, fired.astype(np.int64), new_state, active
+
+
+def _loihi_lif_validate(p: dict) -> str | None:
+    for k in ("du", "dv"):
+        if ((p[k] < 0) | (p[k] > 4096)).any():
+            return f"{k} must be in 0..4096 (12-bit decay fraction)"
+    if ((p["input_shift"] < 0) | (p["input_shift"] > 16)).any():
+        return "input_shift must be in 0..16"
+    lim = LOIHI_UV_LIMIT
+    if ((p["u_init"] <= -lim) | (p["u_init"] > lim)).any():
+        return "u_init must lie in (-2**23, 2**23] (24-bit current)"
+    if ((p["v_init"] < -lim + 1) | (p["v_init"] > lim - 1)).any():
+        return "v_init must lie in [-(2**23 - 1), 2**23 - 1] (24-bit voltage)"
+    if (np.abs(p["bias"]) >= lim).any():
+        return "|bias| must be < 2**23"
+    return None
+
+
+LOIHI_LIF = register_model(NeuronModel(
+    name="loihi_lif", model_id=MODEL_LOIHI_LIF, params=("threshold", "du", "dv", "bias", "input_shift"),
+    state=("u", "v"), defaults={"du": 4096, "dv": 0, "bias": 0, "input_shift": 0, "u_init": 0, "v_init": 0},
+    n_inputs=1, host=False, update=loihi_lif_update, validate=_loihi_lif_validate,
+))
+
+
 # --------------------------------------------------------------------------- recurrent cells (LM replay)
 #
 # Column layout shared by ``egru``, ``gru`` and ``lstm`` (``docs/engine-model.md`` §1):

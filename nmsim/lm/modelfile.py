@@ -189,11 +189,10 @@ def validate(mf: ModelFile) -> None:
         return ModelFileError(f"{mf.path}: {msg}")
 
     h = mf.header
-    if h.get("format") != "nmsim-lm":
-        raise err(f"header format is {h.get('format')!r}, expected 'nmsim-lm'")
+    if not isinstance(h, dict) or h.get("format") != "nmsim-lm":
+        raise err(f"header format is {h.get('format') if isinstance(h, dict) else h!r}, expected 'nmsim-lm'")
+    check_header(h, err)
     a = h["arch"]
-    if a["kind"] not in ("egru", "gru", "lstm"):
-        raise err(f"unknown model kind {a['kind']!r}")
     V, E, hidden = int(a["vocab_size"]), int(a["emb"]), list(a["hidden"])
     if len(h["vocab"]) != V:
         raise err(f"vocabulary has {len(h['vocab'])} words, architecture says {V}")
@@ -224,6 +223,45 @@ def validate(mf: ModelFile) -> None:
         raise err("embedding has wrong shape")
     if mf.arrays["dec.bias"].shape != (V,):
         raise err("decoder bias has wrong shape")
+
+
+#: Header fields every reader relies on: ``section -> {field: (types, check, what)}``.
+_POS_INT = ((int,), lambda v: v >= 1, "an integer >= 1")
+_NONNEG_INT = ((int,), lambda v: v >= 0, "an integer >= 0")
+_FINITE = ((int, float), lambda v: v == v and abs(v) != float("inf"), "a finite number")
+HEADER_SCHEMA = {
+    "arch": {"kind": ((str,), lambda v: v in ("egru", "gru", "lstm"), "one of 'egru', 'gru', 'lstm'"),
+             "vocab_size": _POS_INT, "emb": _POS_INT,
+             "hidden": ((list,), lambda v: len(v) > 0 and all(type(x) is int and x >= 1 for x in v),
+                        "a non-empty list of integers >= 1")},
+    "formats": {"payload_bits": ((int,), lambda v: 1 <= v <= 63, "an integer 1..63"),
+                "state_bits": ((int,), lambda v: 1 <= v <= 63, "an integer 1..63"),
+                "weight_bits": ((int,), lambda v: 1 <= v <= 32, "an integer 1..32"),
+                "mult_bits": _POS_INT, "payload_frac": _NONNEG_INT, "state_frac": _NONNEG_INT,
+                "preact_frac": _NONNEG_INT, "sigmoid_lut_frac": _NONNEG_INT, "tanh_lut_frac": _NONNEG_INT,
+                "emb_scale": _FINITE, "logit_scale": _FINITE},
+}
+
+
+def check_header(h: dict, err) -> None:
+    """Check the header fields of :data:`HEADER_SCHEMA` (present, right type and range) and that
+    ``vocab`` is a list of strings; raises ``err(message)`` naming the first bad field."""
+    for section, schema in HEADER_SCHEMA.items():
+        sec = h.get(section)
+        if not isinstance(sec, dict):
+            raise err(f"header field {section!r} is missing or not an object")
+        for key, (types, ok, what) in schema.items():
+            if key not in sec:
+                raise err(f"header field {section}.{key} is missing")
+            v = sec[key]
+            if isinstance(v, bool) or not isinstance(v, types) or not ok(v):
+                raise err(f"header field {section}.{key} = {v!r}: expected {what}")
+    vocab = h.get("vocab")
+    if not isinstance(vocab, list) or not all(isinstance(w, str) for w in vocab):
+        raise err("header field 'vocab' is missing or not a list of words")
+    for key in ("provenance", "sparsity"):
+        if key in h and not isinstance(h[key], dict):
+            raise err(f"header field {key!r} is not an object")
 
 
 def build_int_layers(mf: ModelFile):

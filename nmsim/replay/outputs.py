@@ -1,20 +1,20 @@
 """Files of a replay run (``docs/replay.md``): ``summary.json``, ``tokens.csv``, ``run.json``, ``trace.json``.
 
-Every file is written atomically (a temporary file in the same directory, then
-``os.replace``), so an error never leaves a half-written file and never removes
-one already written.  Everything except ``sim_wall_s`` and
+The set is written as a whole (:func:`nmsim.output_files.output_set`: a temporary directory
+next to ``--out``, swapped into place at the end), so an error or a kill leaves the previous
+complete set or the new one, never a mix and never a stale ``trace.json``.  JSON is strict
+(:func:`nmsim.output_files.dumps_json`): a value that is not a finite number is written
+``null`` with a ``<key>_note`` giving the reason.  Everything except ``sim_wall_s`` and
 ``synaptic_events_per_s`` (in ``summary.json``) is byte-identical between runs.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import os
 import platform
-import sys
-import tempfile
 from pathlib import Path
+
+from nmsim.output_files import check_out_dir, dumps_json, output_set, strict, write_atomic
 
 TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "events", "packets",
                   "synaptic_ops", "step_cycles")
@@ -22,27 +22,23 @@ TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "e
 WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"})) as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+#: every file a run may write (an existing ``--out`` may hold these and nothing else)
+RUN_FILES = ("summary.json", "tokens.csv", "run.json", "trace.json")
+#: why a summary value can be missing (``null``), by key
+NO_PREDICTIONS = "fewer than 2 tokens: no predictions"
 
 
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2, allow_nan=True) + "\n"
+def check_out(out_dir: str | Path) -> Path:
+    """Refuse a ``--out`` the run could not write, before simulating (see :func:`check_out_dir`)."""
+    return check_out_dir(out_dir, "--out", own=RUN_FILES)
+
+
+def strict_summary(summary: dict) -> dict:
+    """The summary as written: non-finite values -> ``null`` + ``<key>_note`` (perplexities of a
+    run without predictions: :data:`NO_PREDICTIONS`)."""
+    notes = {k: NO_PREDICTIONS for k in ("perplexity", "golden_perplexity")} if not summary.get("predictions") \
+        else {}
+    return strict(summary, notes)
 
 
 def tokens_csv(rows: list[dict]) -> str:
@@ -96,13 +92,14 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
 
 
 def write_outputs(out_dir: str | Path, result, info: dict) -> dict:
-    """Write the run's files; returns ``{name: path}``."""
+    """Write the run's files as one set into ``out_dir``; returns ``{name: path}``."""
     out = Path(out_dir)
-    paths = {}
-    paths["tokens.csv"] = write_atomic(out / "tokens.csv", tokens_csv(result.tokens_rows))
-    paths["run.json"] = write_atomic(out / "run.json", dumps(info))
+    files = {"tokens.csv": tokens_csv(result.tokens_rows), "run.json": dumps_json(info)}
     if result.trace is not None:
-        paths["trace.json"] = write_atomic(out / "trace.json", json.dumps(result.trace.to_json(),
-                                                                         separators=(",", ":"), sort_keys=True))
-    paths["summary.json"] = write_atomic(out / "summary.json", dumps(result.summary))
-    return paths
+        files["trace.json"] = dumps_json(result.trace.to_json(), indent=None, separators=(",", ":"),
+                                         sort_keys=True)
+    files["summary.json"] = dumps_json(strict_summary(result.summary))
+    with output_set(out) as tmp:
+        for name, text in files.items():
+            write_atomic(tmp / name, text)
+    return {name: out / name for name in files}

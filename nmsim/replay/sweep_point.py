@@ -51,6 +51,8 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
         raise SweepError("parameter 'tokens' must be positive")
     if params["offset"] < 0:
         raise SweepError("parameter 'offset' must be >= 0")
+    if params["seed"] < 0:
+        raise SweepError(f"parameter 'seed' must be >= 0, got {params['seed']}")
     for key, choices in (("mode", MODES), ("placement", PLACEMENTS), ("decoder", DECODERS)):
         if params[key] not in choices:
             raise SweepError(f"parameter '{key}' = {params[key]!r}; choices: {', '.join(choices)}")
@@ -72,9 +74,10 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _chip(chip: str, ov: tuple):
-    from nmsim.replay import load_replay_chip
+    from nmsim.describe.chip import load_chip_variant
 
-    return load_replay_chip(chip, dict(ov))
+    # as nmsim.replay.load_replay_chip, with problems blamed on the sweep parameter
+    return load_chip_variant(chip, replay_profile=True, overrides=dict(ov), override_option="parameter")
 
 
 @lru_cache(maxsize=2)

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from nmsim.compile.compiled import MODEL_EGRU, MODEL_GRU, MODEL_INPUT, MODEL_LIF, MODEL_LSTM, MODEL_READOUT
+from nmsim.describe.neuron_models import LOIHI_UV_LIMIT, MODEL_LOIHI_LIF
 from nmsim.jit import JIT
 
 
@@ -45,6 +46,27 @@ def _lif_one(state, acc_in, param, i):
     else:
         state[i, 0] = v1
     active = (u != 0) or (v != 0) or (bias != 0)
+    return fired, np.int64(1) if fired else np.int64(0), active
+
+
+@numba.njit(**JIT)
+def _loihi_lif_one(state, acc_in, param, i):
+    """Loihi LIF update of neuron ``i`` (``nmsim.describe.neuron_models.loihi_lif_update``, as Lava's
+    bit-accurate ``PyLifModelBitAcc``); ``param``: threshold, du, dv, bias, input_shift; ``state``: u, v."""
+    u, v, a = state[i, 0], state[i, 1], acc_in[i, 0]
+    threshold, bias = param[i, 0], param[i, 3]
+    pu = u * (4096 - param[i, 1])
+    d = (pu >> 12 if pu >= 0 else -((-pu) >> 12)) + a * (np.int64(1) << param[i, 4])
+    lim = np.int64(LOIHI_UV_LIMIT)
+    w = d - 2 * lim if d > lim else d
+    u1 = d + 2 * lim if w <= -lim else w
+    pv = v * (4096 - param[i, 2])
+    v1 = (pv >> 12 if pv >= 0 else -((-pv) >> 12)) + u1 + bias
+    v1 = min(max(v1, -lim + 1), lim - 1)
+    fired = v1 > threshold
+    state[i, 0] = u1
+    state[i, 1] = 0 if fired else v1
+    active = (a != 0) or (u != 0) or (v != 0) or (bias != 0)
     return fired, np.int64(1) if fired else np.int64(0), active
 
 
@@ -139,6 +161,8 @@ def step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, par
         m = model[i]
         if m == MODEL_LIF:
             fired, payload, active = _lif_one(state, acc_in, param, i)
+        elif m == MODEL_LOIHI_LIF:
+            fired, payload, active = _loihi_lif_one(state, acc_in, param, i)
         elif m == MODEL_EGRU or m == MODEL_GRU or m == MODEL_LSTM:
             fired, payload, active = _cell_one(state, acc_in, param, lut, lut_size, i, m)
         elif m == MODEL_READOUT:
@@ -232,4 +256,4 @@ def accumulate_flat(acc_out_flat, fired_list, n_fired, payload, route_ptr, route
 
 #: Neuron models :func:`update_neurons` knows, by id (``nmsim.compile.compiled``).
 SUPPORTED_MODELS = {MODEL_INPUT: "input", MODEL_LIF: "lif", MODEL_EGRU: "egru", MODEL_GRU: "gru",
-                    MODEL_LSTM: "lstm", MODEL_READOUT: "readout"}
+                    MODEL_LSTM: "lstm", MODEL_READOUT: "readout", MODEL_LOIHI_LIF: "loihi_lif"}

@@ -250,13 +250,41 @@ class DaskExecutor(Executor):
                     f"cannot reach Dask scheduler at {self.address} within {self.timeout:g} s: {reason}"
                 )
             try:
-                with socket.create_connection((host, port), timeout=left):
+                with socket.create_connection((host, port), timeout=left) as sock:
+                    if scheme == "tcp":
+                        self._expect_handshake(sock, deadline)
                     return
             except socket.gaierror as exc:
                 raise SweepError(f"cannot reach Dask scheduler at {self.address}: unknown host {host!r} ({exc})") from None
             except OSError as exc:  # refused (scheduler not up yet?) or timed out: retry until the deadline
                 last = exc
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _expect_handshake(self, sock, deadline: float) -> None:
+        """A Dask scheduler speaks first: it sends its handshake (an 8-byte little-endian frame
+        length, then the frame) as soon as it accepts.  Something that stays silent until
+        ``deadline`` (a listener that never answers, an HTTP server waiting for a request) or
+        sends anything else is refused here, so the client never waits on it."""
+        import socket
+        import struct
+
+        got = b""
+        try:
+            while len(got) < 8:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(8 - len(got))
+                if not chunk:
+                    raise SweepError(f"cannot reach Dask scheduler at {self.address}: it closed the connection "
+                                     "without a Dask handshake (is it a Dask scheduler?)")
+                got += chunk
+        except (socket.timeout, TimeoutError):
+            raise SweepError(f"cannot reach Dask scheduler at {self.address} within {self.timeout:g} s: it accepted "
+                             "the connection but sent no Dask handshake (is it a Dask scheduler?)") from None
+        except OSError as exc:
+            raise SweepError(f"cannot reach Dask scheduler at {self.address}: {exc.strerror or exc}") from None
+        (n,) = struct.unpack("<Q", got)
+        if not 0 < n < 2**24:  # a handshake is a small dict
+            raise SweepError(f"cannot reach Dask scheduler at {self.address}: it answered, but not as a Dask scheduler")
 
     def start(self, kind: str) -> None:
         if self.client is None:

@@ -170,78 +170,25 @@ def execute_point(config: Mapping[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- replay
 
-#: Top-level parameters of a replay point (any ``chip.<key>`` is also allowed
-#: and is checked by the chip loader).  Used only if ``nmsim.replay`` cannot be
-#: imported; ``nmsim.replay.validate_sweep_params`` is the real check.
-REPLAY_PARAMS = {
-    "chip": str,  # chip description name (chips/<name>.toml) or path
-    "model": str,  # exported model name (workloads/models/<name>)
-    "dataset": str,  # "ptb" or "wikitext-2"
-    "tokens": int,  # tokens replayed
-    "split": str,  # dataset split (default chosen by nmsim.replay)
-    "offset": int,  # first token of the split
-}
-REPLAY_REQUIRED = ("chip", "model", "dataset", "tokens")
-
-
 def _replay_module():
-    try:
-        return importlib.import_module("nmsim.replay")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("nmsim.replay",):
-            raise SweepError("point kind 'replay' needs nmsim.replay, not available yet") from None
-        raise
-
-
-def _replay_check() -> None:
-    mod = _replay_module()
-    if not callable(getattr(mod, "sweep_point", None)):
-        raise SweepError("point kind 'replay' needs nmsim.replay.sweep_point(params), not available yet")
+    return importlib.import_module("nmsim.replay.sweep_point")
 
 
 def _replay_validate(params: dict[str, Any]) -> dict[str, Any]:
     try:
-        mod = importlib.import_module("nmsim.replay")
-    except ModuleNotFoundError as exc:
-        if exc.name != "nmsim.replay":
+        return dict(_replay_module().validate_sweep_params(params))
+    except NmsimError as exc:
+        if isinstance(exc, SweepError):
             raise
-        mod = None
-    validate = getattr(mod, "validate_sweep_params", None)
-    if callable(validate):
-        try:
-            return dict(validate(params))
-        except NmsimError as exc:
-            if isinstance(exc, SweepError):
-                raise
-            raise SweepError(str(exc)) from None
-    # Provisional structural check until nmsim.replay provides its own.
-    for key, value in params.items():
-        if key.startswith("chip."):
-            continue
-        if key not in REPLAY_PARAMS:
-            allowed = ", ".join(list(REPLAY_PARAMS) + ["chip.<key of the chip description>"])
-            raise SweepError(f"unknown parameter '{key}' for point kind 'replay' (allowed: {allowed})")
-        want = REPLAY_PARAMS[key]
-        if not isinstance(value, want) or isinstance(value, bool):
-            raise SweepError(f"parameter '{key}' of point kind 'replay' must be {want.__name__}, got {value!r}")
-    missing = [k for k in REPLAY_REQUIRED if k not in params]
-    if missing:
-        raise SweepError(f"point kind 'replay' needs parameter(s) {', '.join(missing)}")
-    if params["tokens"] <= 0:
-        raise SweepError("parameter 'tokens' must be positive")
-    return params
+        raise SweepError(str(exc)) from None
 
 
 def _replay_run(params: dict[str, Any]) -> Mapping[str, Any]:
-    mod = _replay_module()
-    return mod.sweep_point(params)
+    return _replay_module().sweep_point(params)
 
 
 def _replay_warm() -> None:
-    mod = _replay_module()
-    warm = getattr(mod, "warm", None)
-    if callable(warm):
-        warm()
+    _replay_module().warm()
 
 
 register_point_kind(
@@ -250,7 +197,6 @@ register_point_kind(
         run=_replay_run,
         validate=_replay_validate,
         warm=_replay_warm,
-        check=_replay_check,
         required_metrics=REPLAY_METRICS,
     )
 )
@@ -271,7 +217,7 @@ SYNTHETIC_PARAMS: dict[str, tuple[tuple[type, ...], Any, Callable[[Any], bool], 
     "synop_pj": ((int, float), 1.5, lambda v: v >= 0, "energy per synaptic op in pJ, >= 0"),
     "hop_pj": ((int, float), 3.0, lambda v: v >= 0, "energy per flit hop in pJ, >= 0"),
     "static_mw_per_core": ((int, float), 1.0, lambda v: v >= 0, "static power per core in mW, >= 0"),
-    "seed": ((int,), 0, lambda v: True, "seed of the activity pattern"),
+    "seed": ((int,), 0, lambda v: v >= 0, "seed of the activity pattern, >= 0"),
     "work_ms": ((int, float), 0.0, lambda v: 0 <= v <= 600_000, "extra CPU time burnt per point in ms (0..600000)"),
     "fail": ((bool,), False, lambda v: True, "raise an input error instead of computing (tests)"),
 }

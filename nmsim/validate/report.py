@@ -12,7 +12,7 @@ import numpy as np
 
 from nmsim import __version__
 from nmsim.errors import NmsimError
-from nmsim.validate import microbench, oracle_study, sanafe_compare
+from nmsim.validate import lava_compare, microbench, oracle_study, sanafe_compare
 
 QUICK_ORACLE_CASES = 40
 FULL_ORACLE_CASES = 500
@@ -175,12 +175,14 @@ def _plot_sanafe(c, path: Path) -> None:
 # --------------------------------------------------------------------------- report
 
 
-def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = None, log=print) -> dict:
-    """Run every study, write ``out/report.md`` (+ CSV, PNG); return a summary dict."""
+def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = None, log=print,
+                   shown_out: Path | None = None) -> dict:
+    """Run every study, write ``out/report.md`` (+ CSV, PNG); return a summary dict.
+    ``shown_out``: the directory named in the report's command line (default ``out``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n_cases = oracle_cases or (QUICK_ORACLE_CASES if quick else FULL_ORACLE_CASES)
-    cmd = "nmsim validate --quick --out DIR" if quick else f"nmsim validate --out {out}"
+    cmd = "nmsim validate --quick --out DIR" if quick else f"nmsim validate --out {shown_out or out}"
     md = [f"# nmsim validation report{' (quick)' if quick else ''}", "",
           f"Regenerate: `pip install -e '.[compare]' && {cmd}`" + ("" if quick else " (about a minute; the "
           "SANA-FE study needs the optional package `sanafe==2.2.9`, without it that study is marked skipped)."),
@@ -340,6 +342,11 @@ def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = No
            _table(["feature", "message"], [[f, f"`{m}`"] for f, m in demo]), ""]
     summary["unsupported_refused"] = sum(m != "NOT REFUSED" for _, m in demo)
 
+    log("Lava bit-accurate comparison ...")  # 4. Lava (optional, own virtualenv)
+    lava = lava_compare.run_study(quick=quick)
+    summary["lava"] = lava.summary()
+    md += lava_compare.report_section(lava, out)
+
     # summary at the top
     top = ["## Summary", "",
            _table(["study", "result"], [
@@ -351,6 +358,7 @@ def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = No
                 f"hops and synaptic events, energy within 2%"],
                ["unsupported SANA-FE features", f"{summary['unsupported_refused']} of {len(demo)} refused with a "
                 f"message naming the feature"],
+               [lava_compare.SUMMARY_LABEL, lava_compare.summary_line(lava)],
            ]), ""]
     md = md[:6] + top + md[6:]
     (out / "report.md").write_text("\n".join(md) + "\n")

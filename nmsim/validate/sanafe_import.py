@@ -109,6 +109,10 @@ def read_yaml(path: str | Path, err=ChipConfigError) -> dict:
         raise err(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise err(f"{path}: YAML syntax error: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError as exc:
+        raise err(f"{path}: not UTF-8 text: byte at offset {exc.start}") from None
+    except OSError as exc:
+        raise err(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(doc, dict):
         raise err(f"{path}: expected a YAML mapping at the top level")
     return doc
