@@ -148,8 +148,8 @@ ACCEPTED = [
      lambda c: c.timing.hop_east_west_cycles == 0),
     ("0 header bits", ("header_bits = { value = 20,", "header_bits = { value = 0,"), lambda c: c.flits_per_packet == 1),
     ("0 pJ", ("spike = { pj = 2.0,", "spike = { pj = 0.0,"), lambda c: c.energy.pj["spike"] == 0.0),
-    ("0.5 Hz", ("frequency_hz = { value = 1_000_000,", "frequency_hz = { value = 0.5,"),
-     lambda c: c.clock.frequency_hz == 0.5),
+    ("1 Hz", ("frequency_hz = { value = 1_000_000,", "frequency_hz = { value = 1,"),
+     lambda c: c.clock.frequency_hz == 1.0),
     ("all slots", ("[mesh]\n", '[mesh]\nn_cores = { value = 8, source = "s" }\n'), lambda c: c.n_cores == 8),
     ("io on the far corner", ("io_router_x = { value = 0,", "io_router_x = { value = 1,"),
      lambda c: c.mesh.io_router == 1),
@@ -233,7 +233,7 @@ def test_energy_table_values_come_from_the_table_file(chip_text, tmp_path):
 
 
 def test_unreadable_and_unparsable_files(tmp_path):
-    _raises(tmp_path, f"{tmp_path}: cannot read: Is a directory")
+    _raises(tmp_path, f"{tmp_path}: is a directory, not a chip file")
     bad = tmp_path / "bad.toml"
     bad.write_text("[clock")
     with pytest.raises(ChipConfigError, match=rf"^{bad}: TOML syntax error: .+"):
@@ -249,23 +249,18 @@ def test_parse_chip_default_path_names_the_string():
 # ----------------------------------------------------------------------------- overrides
 
 
-@pytest.mark.parametrize("key, message", [
-    ("timing", "override 'timing': expected '<table>.<key>'"),
-    ("timing.a.b", "override 'timing.a.b': expected '<table>.<key>'"),
-    (".spike", "override '.spike': expected '<table>.<key>'"),
-    ("energy.", "override 'energy.': expected '<table>.<key>'"),
-])
-def test_override_key_shape(key, message):
+@pytest.mark.parametrize("key", ["timing", "timing.a.b", ".spike", "energy."])
+def test_override_key_shape(key):
     with pytest.raises(ChipConfigError) as exc:
         load_chip_variant("test-2x2", overrides={key: 1})
-    assert str(exc.value).endswith(f"test-2x2.toml: {message}")
+    assert str(exc.value) == f"--set chip.{key}=1: expected chip.<table>.<key>=<value>"
 
 
 @pytest.mark.parametrize("sec", ["name", "schema_version", "description", "energy_table", "replay", "bogus"])
 def test_override_tables_that_cannot_be_set(sec):
     with pytest.raises(ChipConfigError) as exc:
         load_chip_variant("test-2x2", overrides={f"{sec}.x": 1})
-    assert str(exc.value).split(": ", 1)[1].startswith(f"{sec}: unknown key")
+    assert str(exc.value).startswith(f"--set chip.{sec}.x=1: unknown key")
     if sec == "bogus":
         assert str(exc.value).endswith("; allowed: barrier, clock, core, energy, mesh, noc, static, timing")
 
@@ -276,13 +271,15 @@ def test_override_values_and_sources():
     assert c.timing.hop_east_west_cycles == 41 and c.timing.sources["hop_east_west_cycles"] == "override"
     assert c.energy.pj["spike"] == 2.5 and c.energy.sources["spike"] == "override"
     assert c.barrier_cycles == 0 + 3 * 2
-    with pytest.raises(ChipConfigError, match=r"barrier\.model: unknown model 'ring'; choices: fixed, mesh$"):
+    with pytest.raises(ChipConfigError, match=r"^--set chip\.barrier\.model=ring: unknown model 'ring'; "
+                                              r"choices: fixed, mesh$"):
         load_chip_variant("test-2x2", overrides={"barrier.model": "ring"})   # the model is a bare string
 
 
-def test_override_unknown_key_is_named_like_in_a_file():
-    with pytest.raises(ChipConfigError, match=r"timing\.hop_east_wes: unknown key; did you mean 'hop_east_west_cycles'"):
-        load_chip_variant("test-2x2", overrides={"timing.hop_east_wes": 1})
+def test_override_problems_name_the_override():
+    with pytest.raises(ChipConfigError) as exc:
+        load_chip_variant("test-2x2", overrides={"timing.hop_east_wes": 1}, override_option="--vary")
+    assert str(exc.value) == "--vary chip.timing.hop_east_wes=1: unknown key; did you mean 'hop_east_west_cycles'?"
 
 
 def test_replay_profile_replaces_core_and_noc_values():

@@ -188,3 +188,16 @@ def test_latency_is_cycles_over_the_clock_then_six_digits():
     r = assemble(m, np.array([5]), rec, _checker(n_pred=0), [], sim_wall=1.0)
     assert r.summary["latency_ns"]["max"] == 1234560.0 and r.tokens_rows[0]["latency_ns"] == 1234560.0
     assert r.tokens_rows[0]["latency_cycles"] == 246913
+
+
+def test_hops_and_utilization_with_one_flit_packets_and_no_links():
+    """1-flit packets: packet hops = flit hops (8 here, an int); a chip without links has no utilization."""
+    sched = make_schedule("pipelined", 2, 1)
+    rec = RunRecord.empty(sched, n_cores=2, n_links=0, n_layers=1)
+    for s in range(4):
+        rec.add_step(s, CYCLES[s], _counts(s), np.zeros(0, np.int64))
+    m = _mapped()
+    m.chip.flits_per_packet = 1
+    t = assemble(m, np.array([11, 12]), rec, _checker(), [], sim_wall=1.0).summary["traffic"]
+    assert (t["packets"], t["flits"], t["hops"]) == (2, 2, 8) and type(t["hops"]) is int
+    assert t["max_link_utilization"] == 0.0 and t["peak_step_link_utilization"] == 0.0

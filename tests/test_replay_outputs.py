@@ -4,9 +4,8 @@ and run.json's fields, from hand-made inputs."""
 from __future__ import annotations
 
 import json
-import os
+import math
 import platform
-import stat
 from dataclasses import dataclass
 from importlib.metadata import version
 from types import SimpleNamespace
@@ -14,8 +13,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nmsim.replay import outputs
-from nmsim.replay.outputs import TOKENS_COLUMNS, dumps, run_info, tokens_csv, versions, write_atomic, write_outputs
+from nmsim.errors import NmsimError
+from nmsim.replay.outputs import (NO_PREDICTIONS, RUN_FILES, TOKENS_COLUMNS, check_out, run_info, strict_summary,
+                                  tokens_csv, versions, write_outputs)
 
 ROW = {"token": 0, "id": 7, "latency_cycles": 12, "latency_ns": 0.1, "energy_nj": 2.5, "events": 3,
        "packets": 1, "synaptic_ops": 4, "step_cycles": 6}
@@ -28,53 +28,27 @@ def test_tokens_csv_bytes():
     assert tokens_csv([]) == ",".join(TOKENS_COLUMNS) + "\n"
 
 
-def test_dumps_is_indented_json_with_a_final_newline():
-    assert dumps({"a": 1, "b": [1.5, "x"]}) == '{\n  "a": 1,\n  "b": [\n    1.5,\n    "x"\n  ]\n}\n'
+def test_summary_without_predictions_is_strict_json_with_reasons():
+    s = strict_summary({"predictions": 0, "perplexity": math.nan, "golden_perplexity": math.nan, "x": 1.5})
+    assert s == {"predictions": 0, "perplexity": None, "perplexity_note": NO_PREDICTIONS,
+                 "golden_perplexity": None, "golden_perplexity_note": NO_PREDICTIONS, "x": 1.5}
+    s = strict_summary({"predictions": 3, "perplexity": math.inf, "golden_perplexity": 2.0})
+    assert s == {"predictions": 3, "perplexity": None, "perplexity_note": "not a finite number (inf)",
+                 "golden_perplexity": 2.0}
+    assert NO_PREDICTIONS == "fewer than 2 tokens: no predictions"
 
 
-@pytest.mark.parametrize("data", ["a\nb\u00e9\n", b"\x00\xff\r\n"])
-def test_write_atomic_creates_the_directory_and_writes_exact_bytes(tmp_path, data):
-    p = tmp_path / "new" / "dir" / "f.txt"
-    assert write_atomic(p, data) == p
-    want = data if isinstance(data, bytes) else data.encode("utf-8")
-    assert p.read_bytes() == want
-    assert stat.S_IMODE(os.stat(p).st_mode) == 0o644
-    assert sorted(os.listdir(p.parent)) == ["f.txt"]      # no temporary file left
-    write_atomic(str(p), "second")                        # a str path, replacing the file
-    assert p.read_text() == "second"
-
-
-def test_write_atomic_uses_a_hidden_temporary_beside_the_target(tmp_path, monkeypatch):
-    seen = []
-    real = os.replace
-
-    def spy(src, dst):
-        seen.append((os.path.dirname(src), os.path.basename(src), os.path.exists(src)))
-        real(src, dst)
-
-    monkeypatch.setattr(outputs.os, "replace", spy)
-    write_atomic(tmp_path / "summary.json", "{}")
-    (d, name, existed), = seen
-    assert d == str(tmp_path) and existed
-    assert name.startswith(".summary.json.") and name.endswith(".tmp")
-
-
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
-    p = tmp_path / "tokens.csv"
-    p.write_text("old\n")
-    with pytest.raises(TypeError):
-        write_atomic(p, 12345)                            # neither str nor bytes: write() fails
-    assert p.read_text() == "old\n"
-    assert os.listdir(tmp_path) == ["tokens.csv"]
-
-
-def test_a_failed_cleanup_still_raises_the_write_error(tmp_path, monkeypatch):
-    def no_unlink(path):
-        raise OSError("read-only")
-
-    monkeypatch.setattr(outputs.os, "unlink", no_unlink)
-    with pytest.raises(TypeError):
-        write_atomic(tmp_path / "x", 1.5)
+def test_out_may_hold_only_an_earlier_run(tmp_path):
+    assert check_out(tmp_path / "new") == tmp_path / "new"
+    for name in RUN_FILES:
+        (tmp_path / name).write_text("")
+    assert check_out(tmp_path) == tmp_path
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(NmsimError) as exc:
+        check_out(tmp_path)
+    assert str(exc.value) == (f"--out {tmp_path}: holds files that are not outputs of this command (notes.txt); "
+                              "give a new or empty directory")
+    assert set(RUN_FILES) == {"summary.json", "tokens.csv", "run.json", "trace.json"}
 
 
 def test_versions_are_the_installed_ones():
@@ -125,19 +99,24 @@ class _Trace:
 
 
 def test_write_outputs_writes_every_file(tmp_path):
-    res = SimpleNamespace(tokens_rows=[ROW], summary={"tokens": 1}, trace=_Trace())
+    res = SimpleNamespace(tokens_rows=[ROW], summary={"tokens": 1, "predictions": 0, "perplexity": math.nan},
+                          trace=_Trace())
     paths = write_outputs(tmp_path / "out", res, {"command": []})
     out = tmp_path / "out"
     for name in ("tokens.csv", "run.json", "trace.json", "summary.json"):
         assert paths[name] == out / name
     assert (out / "tokens.csv").read_text() == tokens_csv([ROW])
     assert json.loads((out / "run.json").read_text()) == {"command": []}
-    assert json.loads((out / "summary.json").read_text()) == {"tokens": 1}
+    assert (out / "summary.json").read_text() == ('{\n  "tokens": 1,\n  "predictions": 0,\n  "perplexity": null,\n'
+                                                  f'  "perplexity_note": "{NO_PREDICTIONS}"\n}}\n')
+    assert sorted(p.name for p in out.iterdir()) == ["run.json", "summary.json", "tokens.csv", "trace.json"]
     assert (out / "trace.json").read_text() == '{"a":1,"traceEvents":[{"name":"b","ts":1}]}'
 
 
-def test_write_outputs_without_a_trace(tmp_path):
-    res = SimpleNamespace(tokens_rows=[], summary={}, trace=None)
-    paths = write_outputs(str(tmp_path), res, {})
-    assert "trace.json" not in paths and not (tmp_path / "trace.json").exists()
-    assert (tmp_path / "summary.json").read_text() == "{}\n"
+def test_write_outputs_without_a_trace_removes_the_old_one(tmp_path):
+    write_outputs(tmp_path / "o", SimpleNamespace(tokens_rows=[], summary={}, trace=_Trace()), {})
+    res = SimpleNamespace(tokens_rows=[], summary={"predictions": 2}, trace=None)
+    paths = write_outputs(str(tmp_path / "o"), res, {})
+    assert "trace.json" not in paths and not (tmp_path / "o" / "trace.json").exists()
+    assert (tmp_path / "o" / "summary.json").read_text() == '{\n  "predictions": 2\n}\n'
+    assert paths == {n: tmp_path / "o" / n for n in ("tokens.csv", "run.json", "summary.json")}
