@@ -45,9 +45,9 @@ def _nll(z, t, scale):
     return math.log(sum(math.exp(v) for v in z)) - z[t]
 
 
-def _run(ys_gold, ys_chip, logits_chip=None, tokens=(0, 1, 2), on_chip=True, layers=None):
+def _run(ys_gold, ys_chip, logits_chip=None, tokens=(0, 1, 2), on_chip=True, layers=None, fast_ok=True):
     """Feed a checker: layer-1 payloads ``ys`` per token (the model's only layer = its last layer)."""
-    g = _golden()
+    g = _golden(fast_ok)
     ck = TokenChecker(g, np.array(tokens), n_layers=1, emb_dim=2, vocab_size=3, on_chip_decoder=on_chip)
     for t in range(len(tokens)):
         ck.expect(t, [np.array(ys_gold[t])])
@@ -96,9 +96,9 @@ def test_a_layer_mismatch_outranks_a_logits_mismatch_of_the_same_token():
 
 
 def test_every_mismatched_token_is_counted_and_the_first_kept():
-    chip_logits = [[1, 3, 0], [0, 0, 2], _logits(YS[2])]      # tokens 0 and 1: logits wrong (words 2 and 1)
+    chip_logits = [[1, 3, 0], [0, 0, 2], [9, 9, 9]]      # tokens 0, 1: words 2 and 1 wrong; token 2: every word
     ck = _run(YS, YS, chip_logits)
-    assert ck.bad_tokens == {0, 1}
+    assert ck.bad_tokens == {0, 1, 2}
     assert ck.first == Mismatch(0, "logits", 2, 0, 2)
 
 
@@ -120,6 +120,7 @@ def test_chunks_of_one_token_flush_as_they_fill(monkeypatch):
     monkeypatch.setattr(check, "CHUNK", 1)
     ck = _run(YS, YS, [_logits(y) for y in YS])
     assert ck.n_pred == 2 and ck.nll == pytest.approx(whole.nll, rel=1e-12)
+    assert ck.nll_golden == pytest.approx(whole.nll_golden, rel=1e-12)
     assert ck.logits_sha256 == whole.logits_sha256
     ck.flush()                                         # an empty flush changes nothing
     assert ck.n_pred == 2
@@ -128,7 +129,23 @@ def test_chunks_of_one_token_flush_as_they_fill(monkeypatch):
 def test_unfinished_tokens_are_refused():
     ck = TokenChecker(_golden(), np.array([0, 1]), 1, 2, 3, True)
     ck.expect(0, [np.array(YS[0])])
-    with pytest.raises(AssertionError, match="tokens finish in order"):
+    with pytest.raises(AssertionError, match="^tokens finish in order$"):
         ck.finish(1, np.array([0, 0, 0]))
-    with pytest.raises(AssertionError, match="schedule did not finish every token"):
+    with pytest.raises(AssertionError, match="^schedule did not finish every token$"):
         ck.close()
+    nothing = TokenChecker(_golden(), np.array([0, 1]), 1, 2, 3, True)     # none expected, none finished
+    with pytest.raises(AssertionError, match="^schedule did not finish every token$"):
+        nothing.close()
+    extra = _run(YS[:2], YS[:2], [_logits(y) for y in YS[:2]], tokens=(0, 1))
+    extra.expect(2, [np.array(YS[2])])                                      # every token done, one still pending
+    with pytest.raises(AssertionError, match="^schedule did not finish every token$"):
+        extra.close()
+
+
+def test_exact_integer_decoding_of_payloads_beyond_float64():
+    """Without the golden's float proof the host decodes in int64: 2**53 + 1 - 2**53 - 1 = 0 exactly (float64 would
+    round 2**53 + 1 down and give -1), so chip and golden agree on word 2."""
+    y = [[2**53 + 1, -(2**53)]]
+    assert decode_batch(_golden(False), np.array(y, np.int64))[0, 2] == 0
+    ck = _run(y, y, on_chip=False, tokens=(0,), fast_ok=False)
+    assert ck.first is None and ck.bad_tokens == set()

@@ -66,7 +66,7 @@ def _mapped(header=None, readout=True):
         lm=SimpleNamespace(hidden=[8], layer_pops=["L1"], readout=readout, decoder="chip"),
         golden=SimpleNamespace(mf=SimpleNamespace(header=header if header is not None else {"name": "tiny-lm"},
                                                   path="/models/tiny.nmsim")),
-        placement=SimpleNamespace(strategy="snake", neurons=np.array([3, 0])))
+        placement=SimpleNamespace(strategy="snake", neurons=np.array([1, 0])))
 
 
 def _checker(first=None, n_pred=1, bad=()):
@@ -87,6 +87,14 @@ def test_record_keeps_sums_and_the_busiest_link_share():
     assert rec.host_out.shape == (4,) and rec.layer_events.shape == rec.g_ops.shape == (1,)
     rec.add_step(3, 0, np.zeros((3, N_ACTIONS), np.int64), np.array([9, 9, 9]))   # a 0-cycle step: no share
     assert rec.peak_step_util == 0.8 and rec.step_cycles[3] == 0
+    rec.add_step(3, 1, np.zeros((3, N_ACTIONS), np.int64), np.array([0, 1, 0]))   # 1 busy cycle of 1
+    assert rec.peak_step_util == 1.0
+    fresh = RunRecord.empty(make_schedule("serial", 2, 1), n_cores=2, n_links=3, n_layers=1)
+    arrays = [fresh.step_cycles, fresh.cnt_cores, fresh.cnt_host, fresh.cnt_core_total, fresh.busy_total,
+              fresh.host_out, fresh.layer_events, fresh.g_ops]
+    assert [a.dtype for a in arrays] == [np.int64] * 8 and not any(a.any() for a in arrays)
+    assert [a.shape for a in arrays] == [(6,), (6, N_ACTIONS), (6, N_ACTIONS), (3, N_ACTIONS), (3,), (6,), (1,), (1,)]
+    assert (fresh.g_dec_ops, fresh.dec_ops, fresh.peak_step_util) == (0, 0, 0.0)
 
 
 def test_step_owner_serial_and_pipelined():
@@ -140,6 +148,7 @@ def test_summary_by_hand():
 
 def test_token_rows_by_hand():
     r = assemble(_mapped(), np.array([11, 12]), _record(), _checker(), [], sim_wall=1.0)
+    assert r.summary["synaptic_events_per_s"] == 7.0           # 7 synaptic ops in 1 s of wall time
     # owners: step 0 -> token 0; steps 1, 2, 3 -> token 1 (pipelined drain)
     assert r.tokens_rows == [
         {"token": 0, "id": 11, "latency_cycles": 60, "latency_ns": 60000.0, "energy_nj": 0.238, "events": 1,
@@ -201,3 +210,13 @@ def test_hops_and_utilization_with_one_flit_packets_and_no_links():
     t = assemble(m, np.array([11, 12]), rec, _checker(), [], sim_wall=1.0).summary["traffic"]
     assert (t["packets"], t["flits"], t["hops"]) == (2, 2, 8) and type(t["hops"]) is int
     assert t["max_link_utilization"] == 0.0 and t["peak_step_link_utilization"] == 0.0
+
+
+def test_the_trace_is_built_from_the_steps(monkeypatch):
+    import nmsim.report.replay_trace as rt
+
+    monkeypatch.setattr(rt, "replay_trace", lambda cm, hz, traces, cycles: ("trace", cm, hz, traces, cycles.tolist()))
+    m = _mapped()
+    m.model = "compiled"
+    r = assemble(m, np.array([11, 12]), _record(), _checker(), ["t0"], sim_wall=1.0)
+    assert r.trace == ("trace", "compiled", 1e6, ["t0"], CYCLES)
