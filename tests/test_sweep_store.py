@@ -101,6 +101,30 @@ def test_opening_errors(tmp_path):
             pass
 
 
+def test_an_sqlite_file_without_the_tables_is_not_a_store(tmp_path):
+    sqlite3.connect(tmp_path / DB_NAME).execute("CREATE TABLE other (x)")
+    with pytest.raises(SweepError) as exc:
+        with ResultStore.open_existing(tmp_path):
+            pass
+    assert str(exc.value) == f"{tmp_path / DB_NAME} is not a results store: no such table: meta"
+
+
+def test_a_plan_is_replaced_in_one_transaction(tmp_path):
+    """A failure while the new plan is written leaves the old plan (and metadata) untouched."""
+    _fill(tmp_path)
+
+    def points():
+        yield (0, "n0", _cfg(a=7))
+        raise RuntimeError("spec error half-way")
+
+    with ResultStore.open_for_run(tmp_path) as s:
+        with pytest.raises(RuntimeError):
+            s.write_plan({"name": "new"}, points())
+        assert s.n_planned() == 3 and s.meta()["name"] == "demo"
+    with ResultStore.open_existing(tmp_path) as s:
+        assert s.n_planned() == 3 and [r["config_hash"] for r in s.rows()] == ["h0", "h2"]
+
+
 def test_a_store_of_another_version_is_refused(tmp_path):
     with ResultStore.open_for_run(tmp_path):
         pass
@@ -147,13 +171,28 @@ def test_table_and_csv_bytes(tmp_path):
     assert (params, metrics) == (["a", "b"], ["m", "ok", "v"])
     assert body == [["h0", "0", "synthetic", "1.0", "1", "x", "1", "", "[1,2]"],
                     ["h2", "2", "synthetic", "1.0", "3", "", "0.5", "true", ""]]
-    n = export_csv(tmp_path, tmp_path / "out" / "t.csv")
+    n = export_csv(tmp_path, tmp_path / "out" / "sub" / "t.csv")
     assert n == 2
-    assert (tmp_path / "out" / "t.csv").read_text() == (
-        "config_hash,point_index,kind,nmsim_version,a,b,m,ok,v\n"
-        'h0,0,synthetic,1.0,1,x,1,,"[1,2]"\n'
-        "h2,2,synthetic,1.0,3,,0.5,true,\n")
-    assert sorted(os.listdir(tmp_path / "out")) == ["t.csv"]
+    assert (tmp_path / "out" / "sub" / "t.csv").read_bytes() == (
+        b"config_hash,point_index,kind,nmsim_version,a,b,m,ok,v\n"
+        b'h0,0,synthetic,1.0,1,x,1,,"[1,2]"\n'
+        b"h2,2,synthetic,1.0,3,,0.5,true,\n")
+    assert sorted(os.listdir(tmp_path / "out" / "sub")) == ["t.csv"]
+
+
+def test_the_csv_goes_through_a_hidden_temporary_beside_it(tmp_path, monkeypatch):
+    _fill(tmp_path)
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append((os.path.dirname(src), os.path.basename(src)))
+        real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "replace", spy)
+    export_csv(tmp_path, tmp_path / "t.csv")
+    (d, name), = seen
+    assert d == str(tmp_path) and name.startswith(".t.csv.") and name.endswith(".tmp")
 
 
 def test_timing_columns_only_on_request(tmp_path, capsys):
@@ -173,6 +212,7 @@ def test_timing_columns_only_on_request(tmp_path, capsys):
     ({"x": 1}, {"x": 2}, "x"),
     ({"kind": 1}, {"m": 2}, "kind"),
     ({"a": 1}, {"wall_s": 2}, "wall_s"),
+    ({"y": 1, "x": 1}, {"x": 2, "y": 2}, "x, y"),
 ])
 def test_column_clashes_are_refused(tmp_path, params, metrics, clash):
     with ResultStore.open_for_run(tmp_path) as s:
