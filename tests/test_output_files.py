@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,45 @@ def test_strict_replaces_non_finite_floats_and_notes_why():
     assert strict({"a": math.nan}, note_fields=False) == {"a": None}
     assert strict({"a": math.nan, "a_note": "kept"}) == {"a": None, "a_note": "kept"}
     assert strict(math.nan) is None and strict(3) == 3 and strict("nan") == "nan"
+
+
+def test_strict_reaches_nested_values():
+    assert strict({"o": {"a": math.nan}}, {"a": "why"}) == {"o": {"a": None, "a_note": "why"}}
+    assert strict([{"a": math.nan}], {"a": "why"}) == [{"a": None, "a_note": "why"}]
+    assert strict({"o": {"a": math.nan}}, note_fields=False) == {"o": {"a": None}}
+    assert strict([{"a": math.nan}], note_fields=False) == [{"a": None}]
+
+
+def test_a_nan_that_slips_past_the_sanitizer_is_an_error():
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        dumps_json({"a": object()}, default=lambda o: math.nan)
+
+
+def test_exchange_swaps_two_directories_atomically(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                       # relative names: resolved against the working directory
+    for d, f in (("a", "x"), ("b", "y")):
+        os.mkdir(d)
+        open(os.path.join(d, f), "w").close()
+    assert output_files._exchange(Path("a"), Path("b")) is True
+    assert os.listdir("a") == ["y"] and os.listdir("b") == ["x"]
+    assert output_files._exchange(Path("a"), Path("missing")) is False
+
+
+def test_the_out_check_probes_where_the_files_will_be_created(tmp_path, monkeypatch):
+    seen = []
+    real = output_files.tempfile.mkdtemp
+
+    def spy(prefix=None, dir=None):
+        seen.append((prefix, str(dir)))
+        return real(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(output_files.tempfile, "mkdtemp", spy)
+    d = tmp_path / "d"
+    d.mkdir()
+    check_out_dir(d, own=["*.csv"])                   # replaced as a whole: created in its parent
+    check_out_dir(d)                                  # content kept: created in it
+    check_out_dir(tmp_path / "n" / "m")               # not there yet: the nearest existing parent
+    assert seen == [(".nmsim-probe.", str(tmp_path)), (".nmsim-probe.", str(d)), (".nmsim-probe.", str(tmp_path))]
 
 
 def test_dumps_json_text():
@@ -67,12 +107,16 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_a_failed_cleanup_still_raises_the_write_error(tmp_path, monkeypatch):
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
     def no_unlink(path):
         raise OSError("read-only")
 
+    monkeypatch.setattr(output_files.os, "replace", full)
     monkeypatch.setattr(output_files.os, "unlink", no_unlink)
-    with pytest.raises(TypeError):
-        write_atomic(tmp_path / "x", 1.5)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_atomic(tmp_path / "x", "text")
 
 
 def test_check_out_dir(tmp_path):
