@@ -3,8 +3,8 @@
 About 64k neurons, fan-out 128 (uniform random targets), about 10 % of the
 neurons firing per step, placed in index order on an 8x4 mesh with 4 cores
 per router and up to 1024 neurons per core.  The ``CompiledModel`` is built
-directly (random connectivity at this size is faster to lay out by hand than
-through the mapper), with every timing value taken from the Loihi preset
+directly by :func:`nmsim.compile.lif.lif_model` (random connectivity at this size is faster to lay out
+that way than through the mapper), with every timing value taken from the Loihi preset
 ``chips/loihi.toml`` (Davies et al. 2018 Table 2 at a 10 GHz virtual clock;
 see the file for the source of each number), including its 8-packet router
 buffers (an assumption; ``--buffer-depth`` overrides it).  A packet holds
@@ -32,8 +32,11 @@ import time
 
 import numpy as np
 
-from nmsim.compile.compiled import MODEL_LIF, TIMING_FIELDS, CompiledModel
+from nmsim.compile.compiled import CompiledModel
+from nmsim.compile.lif import lif_model, lif_params
+from nmsim.describe.actions import A
 from nmsim.sim import Engine
+
 
 def loihi_timing() -> dict:
     """Every ``TIMING_FIELDS`` value of the Loihi preset (``chips/loihi.toml``), in cycles of its 10 GHz clock."""
@@ -51,43 +54,15 @@ def random_lif_model(n: int, fan_out: int, per_core: int, *, width=8, height=4, 
     C = width * height * cores_per_router
     n_used = -(-n // per_core)
     assert n_used <= C, f"{n} neurons need {n_used} cores > {C}"
-    core_of = np.minimum(np.arange(n) // per_core, n_used - 1)
-    per = np.bincount(core_of, minlength=C)
-    core_neuron_ptr = np.concatenate([[0], np.cumsum(per), [n]]).astype(np.int64)  # no host neurons
-    # synapses: (src, target) sorted by src, then target core (= target, placement is in index order)
-    tgt = rng.integers(0, n, size=(n, fan_out)).astype(np.int64)
+    tgt = rng.integers(0, n, size=(n, fan_out)).astype(np.int32)
     tgt.sort(axis=1)
     w = rng.integers(-2, 3, size=(n, fan_out)).astype(np.int32)
-    tcore = core_of[tgt]
-    # one row per (src, distinct target core)
-    new_row = np.ones((n, fan_out), bool)
-    new_row[:, 1:] = tcore[:, 1:] != tcore[:, :-1]
-    flat_new = new_row.ravel()
-    n_rows = int(flat_new.sum())
-    row_start = np.flatnonzero(flat_new)
-    row_ptr = np.concatenate([row_start, [n * fan_out]]).astype(np.int64)
-    row_core = tcore.ravel()[row_start].astype(np.int32)
-    route_count = new_row.sum(axis=1)
-    route_ptr = np.concatenate([[0], np.cumsum(route_count)]).astype(np.int64)
-    param = np.zeros((n, 8), np.int64)
     threshold = 1000
-    param[:, 0], param[:, 1], param[:, 2], param[:, 3] = threshold, 0, threshold // 10, 0
-    param[:, 4], param[:, 5] = -(2**20), 2**20
-    state = np.zeros((n, 4), np.int64)
-    state[:, 0] = rng.integers(0, threshold, size=n)
-    model = CompiledModel(
-        width=width, height=height, n_cores=C, io_router=0,
-        core_router=np.concatenate([np.arange(C) // cores_per_router, [0]]).astype(np.int32),
-        core_neuron_ptr=core_neuron_ptr,
-        neuron_model=np.full(n, MODEL_LIF, np.int8), neuron_param=param, neuron_state=state,
-        neuron_pop=np.zeros(n, np.int32), neuron_local=np.arange(n, dtype=np.int32),
-        payload_bits=np.ones(n, np.int32),
-        route_ptr=route_ptr, route_core=row_core.copy(), route_row=np.arange(n_rows, dtype=np.int64),
-        row_ptr=row_ptr, syn_target=tgt.ravel().astype(np.int32), syn_acc=np.zeros(n * fan_out, np.int8),
-        syn_weight=w.ravel(), row_core=row_core, row_n_reads=np.diff(row_ptr),
-        timing=np.array([LOIHI_TIMING[f] for f in TIMING_FIELDS], np.int64),
-    )
-    return model
+    v0 = rng.integers(0, threshold, size=n)
+    return lif_model(width=width, height=height, core_router=np.arange(C) // cores_per_router,
+                     neuron_core=np.minimum(np.arange(n) // per_core, n_used - 1), io_router=0,
+                     edges=(np.repeat(np.arange(n, dtype=np.int32), fan_out), tgt.ravel(), w.ravel()), timing=LOIHI_TIMING,
+                     lif=lif_params(n, threshold=threshold, bias=threshold // 10), v0=v0)
 
 
 def peak_rss_mib() -> float:
@@ -120,8 +95,8 @@ def main(argv=None) -> None:
         wall += time.perf_counter() - s0
         cpu += time.process_time() - c0
         n_fired += int(r.fired.sum())
-        n_ev += int(r.counters[:, 6].sum())  # synaptic_op
-        n_pk += int(r.counters[:, 3].sum())  # packet_send
+        n_ev += int(r.counters[:, A["synaptic_op"]].sum())
+        n_pk += int(r.counters[:, A["packet_send"]].sum())
         cycles.append(r.step_cycles)
     print(f"model: {a.neurons} neurons on {int((np.diff(model.core_neuron_ptr)[:-1] > 0).sum())} cores, "
           f"{int(model.row_ptr[-1])} synapses, {int(model.route_ptr[-1])} routes; build {t1 - t0:.1f} s, "

@@ -21,7 +21,7 @@ from nmsim import __version__
 from nmsim.errors import NmsimError
 
 #: Sub-command modules, in the order they appear in ``nmsim --help``.
-COMMAND_MODULES = ["run", "chips", "lm", "validate", "sweep", "nir"]
+COMMAND_MODULES = ["run", "map", "chips", "lm", "validate", "sweep", "nir"]
 
 
 class OneLineParser(argparse.ArgumentParser):

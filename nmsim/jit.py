@@ -1,8 +1,11 @@
 """Numba flags for every kernel, in one place (as PySDM's ``conf.py``), and the cache location.
 
 - ``cache=True``: compiled kernels are cached next to the sources, so a
-  second process starts fast.  The cache is invalidated only by the
-  defining file's timestamp.
+  second process starts fast.  Numba itself invalidates a kernel's cache only
+  when the defining file changes; :mod:`nmsim.jit_cache` extends that stamp to
+  every ``nmsim`` module the file imports (the layouts a kernel bakes in), so an
+  edit to ``ACTIONS`` or ``TIMING_FIELDS`` recompiles.  Where that cannot be
+  installed, kernels are compiled without an on-disk cache (never a stale one).
 - ``fastmath=False``: kernels are integer-only and must be bit-exact; no
   reassociation.
 - ``error_model="numpy"``: integer division by zero does not raise inside
@@ -22,7 +25,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-JIT = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
+
+def __getattr__(name: str):
+    """``JIT`` is built on first use (by a kernel module, after it imported numba), so that ``import nmsim``
+    neither imports numba nor installs the layout-stamped cache before :func:`ensure_cache_dir` has run."""
+    if name == "JIT":
+        from nmsim.jit_cache import install
+
+        value = {"cache": install(), "fastmath": False, "nogil": True, "error_model": "numpy"}
+        globals()["JIT"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: sub-packages whose modules define cached kernels (numba caches next to each source file)
 KERNEL_PACKAGES = ("sim", "replay", "sweep")

@@ -104,7 +104,8 @@ def test_truenorth_full_crossbar_fits():
     # 256 x 256 synapses of (9 + 8) bits plus 256 row pointers of 17 bits
     assert c.core.synapse_memory_bytes == (256 * 256 * 17 + 256 * 17) // 8
     assert c.energy.pj["synaptic_op"] == 26.0
-    assert c.barrier_cycles == 1000 + 10 * (63 + 63)
+    # the 1 us barrier became the chip's 1 ms tick (issue 11): no barrier, a fixed 1e6 ns period
+    assert c.barrier_cycles == 0 and (c.timestep.mode, c.timestep.period_ns) == ("fixed", 1e6)
 
 
 def test_test_chip_derived_values():

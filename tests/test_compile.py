@@ -178,3 +178,13 @@ def test_compile_rejects_a_placement_for_another_chip():
     net = tiny()
     with pytest.raises(MappingError, match="placement was made for chip 'test-2x2', not 'loihi'"):
         compile_model("loihi", net, place("test-2x2", net))
+
+
+def test_check_rejects_a_synapse_whose_target_is_off_its_rows_core():
+    from nmsim.compile.lif import lif_model
+
+    m = lif_model(width=2, height=1, core_router=[0, 1], neuron_core=[0, 1, 1], n_host=1, edges=[(3, 1, 2), (3, 2, 1)])
+    m.check()
+    m.syn_target[1] = 0  # a target of core 1's row moved to core 0's neuron
+    with pytest.raises(AssertionError, match="synapse target not on its row's core"):
+        m.check()

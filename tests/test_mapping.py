@@ -151,7 +151,7 @@ def test_accumulator_beyond_test_chip(relay_model):
 def test_strategy_and_routing_choices():
     net = Network("n")
     net.add_lif("a", 2, threshold=1)
-    with pytest.raises(MappingError, match=r"placement strategy 'random'; choices: snake, partition"):
+    with pytest.raises(MappingError, match=r"placement strategy 'random'; choices: balanced, snake, partition"):
         place("test-2x2", net, "random")
     with pytest.raises(MappingError, match=r"^multicast routing is not modelled yet$"):
         place("test-2x2", net, routing="multicast")

@@ -18,8 +18,7 @@ import pytest
 
 from nmsim.oracle import random_case
 from nmsim.oracle.compare import check_case, reproducer_source, shrink
-
-engine = pytest.importorskip("nmsim.sim.engine")
+from nmsim.sim import engine
 
 pytestmark = pytest.mark.oracle
 

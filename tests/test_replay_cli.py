@@ -39,7 +39,13 @@ def test_outputs_and_determinism(model, tmp_path, capsys):
     s = json.loads(first["summary.json"])
     assert SUMMARY_KEYS <= set(s)
     assert s["bit_exact"] is True and s["tokens"] == 40 and s["chip"] == "loihi"
-    assert set(s["energy_nj_per_token"]) == {"total", "synapse", "neuron", "noc", "io", "barrier", "static"}
+    assert set(s["energy_nj_per_token"]) == {"total", "synapse", "neuron", "noc", "io", "barrier", "static", "wake"}
+    assert set(s["static_nj_per_token"]) == {"static_active", "static_idle", "static_gated", "static_chip"}
+    assert s["static_nj_per_token"]["static_active"] + s["static_nj_per_token"]["static_idle"] \
+        + s["static_nj_per_token"]["static_gated"] + s["static_nj_per_token"]["static_chip"] \
+        == pytest.approx(s["energy_nj_per_token"]["static"], rel=1e-5)
+    assert s["timestep"]["mode"] == "barrier" and s["timestep"]["overrun_steps"] == 0  # loihi: self-timed
+    assert s["power"]["unused_cores"] == "on" and s["power"]["cores_in_use"] == s["cores_used"]
     assert {"packets", "flits", "hops", "max_link_utilization"} <= set(s["traffic"])
     assert set(s["latency_ns"]) >= {"mean", "p50", "p99"}
     assert sorted(first) == ["run.json", "summary.json", "tokens.csv", "trace.json"]  # no temp files left
@@ -52,7 +58,7 @@ def test_outputs_and_determinism(model, tmp_path, capsys):
     rows = first["tokens.csv"].decode().splitlines()
     assert len(rows) == 41 and rows[0].startswith("token,id,latency_cycles,latency_ns,energy_nj")
     info = json.loads(first["run.json"])
-    assert info["chip"]["noc"]["payload_bits"]["value"] == 32  # the replay profile is recorded
+    assert info["chip"]["noc"]["payload_bits"]["value"] == 24  # the replay profile is recorded (Loihi 2 width)
     assert info["command"][:2] == ["nmsim", "run"] and "numba" in info["versions"]
     tr = json.loads(first["trace.json"])
     names = {e["args"]["name"] for e in tr["traceEvents"] if e.get("name") == "process_name"}

@@ -111,11 +111,23 @@ def test_workspace_grows_when_a_step_needs_more():
     host = host_input(4)
     ref = simulate(m, 4, host)
     eng = Engine(m)
-    eng._alloc_pool(2)
-    eng._wq = np.zeros(m.n_links, np.int64)
+    eng._ws = eng._ws._replace(ev_next=np.zeros(2, np.int64), ev_link=np.zeros(2, np.int64),
+                               ev_pk=np.zeros(2, np.int64), wq=np.zeros(m.n_links, np.int64))
     eng._alloc_packets(1)
     cyc = [eng.step(host[t]).step_cycles for t in range(4)]
     assert cyc == ref.step_cycles.tolist()
+    assert eng._ws.ev_next.shape[0] > 2 and eng._ws.wq.shape[0] > m.n_links  # both were grown
+
+
+def test_event_errors_are_named():
+    from nmsim.sim.events import EventError, grow_workspace, new_workspace
+
+    ws = new_workspace(10, 1, 1, 1, 4)
+    assert EventError(0) is EventError.OK and EventError.WAIT_HEAP.message == "a link's waiting heap is full"
+    assert grow_workspace(ws, EventError.EVENT_POOL).ev_pk.shape[0] == 2 * ws.ev_pk.shape[0]
+    assert grow_workspace(ws, EventError.WAIT_HEAP).wq.shape[0] == 2 * ws.wq.shape[0]
+    with pytest.raises(ValueError):
+        grow_workspace(ws, EventError.OK)
 
 
 def test_input_neurons_must_be_the_hosts():
@@ -129,13 +141,14 @@ def test_timing_kernels_python_path_equals_jit(monkeypatch):
     """``build_packets`` and ``run_events`` run as plain Python (``py_func``) give the same step results."""
     import warnings
 
+    from nmsim.sim import events as ev
     from nmsim.sim import timing as tm
 
     m = busy_model()
     host = host_input(3)
     ref = simulate(m, 3, host, record=("link_busy", "trace"))
     monkeypatch.setattr(tm, "build_packets", tm.build_packets.py_func)
-    monkeypatch.setattr(tm, "run_events", tm.run_events.py_func)
+    monkeypatch.setattr(ev, "run_events", ev.run_events.py_func)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # uint64 wrap-around in the dirty bitmap
         py = simulate(m, 3, host, record=("link_busy", "trace"))

@@ -7,6 +7,7 @@ import pytest
 from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF
 from nmsim.sim import functional as fn
 from nmsim.sim import simulate
+from nmsim.sim import events as ev
 from nmsim.sim import timing as tm
 from sim_helpers import lif_params, lif_reference, make_model
 
@@ -113,7 +114,7 @@ def test_accumulate_and_list_fired_python_path_equal_jit():
 
 @pytest.mark.parametrize("kernel", ["jit", "py_func"])
 def test_heap_pops_in_sorted_order(kernel):
-    push, pop = (tm.heap_push, tm.heap_pop) if kernel == "jit" else (tm.heap_push.py_func, tm.heap_pop.py_func)
+    push, pop = (ev.heap_push, ev.heap_pop) if kernel == "jit" else (ev.heap_push.py_func, ev.heap_pop.py_func)
     rng = np.random.default_rng(1)
     vals = rng.integers(-100, 100, 50)
     h = np.zeros(60, np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -26,11 +27,12 @@ def _assert_same(c):
     assert c.nm.synaptic_events == c.sf.synaptic_events
     for cat in ("synapse", "dendrite", "network"):
         assert c.nm.energy[cat] == pytest.approx(c.sf.energy[cat], rel=1e-9, abs=1e-18), cat
-    assert abs(c.energy_rel()) <= 0.02
-    # the only soma-energy difference: SANA-FE updates neurons whose inputs cancel to 0
+    # the one soma-energy difference: SANA-FE updates neurons whose inputs sum to 0 (zero weights, or
+    # weights that cancel); nmsim's LIF stays idle.  SANA-FE's own update count (its perf trace) exceeds
+    # nmsim's by exactly the neurons nmsim counts, and its soma energy by that many update energies.
     assert (c.nm.updates + c.detail["cancelled_updates"] == c.sf.updates).all()
-    extra = c.detail["cancelled_updates"].sum() * c.detail["update_pj"] * 1e-12
-    assert c.sf.energy["soma"] - c.nm.energy["soma"] == pytest.approx(extra, abs=1e-15)
+    for cat in ("soma", "total"):
+        assert abs(c.energy_rel_explained(cat)) <= 1e-9, cat
     assert c.ok
 
 
@@ -53,3 +55,59 @@ def test_side_by_side(tmp_path):
     t0 = c.detail["sanafe_step_time_no_spike_out"].sum()
     assert abs(c.nm.step_time.sum() / t0 - 1) < 0.02
     assert np.all(c.nm.step_time > 0)
+
+
+def test_random_zero_weights_and_repeated_edges(tmp_path):
+    """Random integer LIF networks as a SANA-FE user writes them (zero weights, repeated edges): nmsim
+    matches SANA-FE step by step on fired neurons, packets, hops, synaptic events, and energy by category."""
+    pytest.importorskip("sanafe")
+    mesh = sc.examples_dir() / "mesh_arch.yaml"
+    for seed in (11, 12):
+        snn = sc.write_random_snn(tmp_path / f"z{seed}.yaml", mesh, n_in=16, n_lif=80, density=0.07, n_steps=10,
+                                  p_in=0.3, seed=seed, weights=(-3, -2, -1, 0, 1, 2, 3, 4, 5), zero_frac=0.2,
+                                  dup_frac=0.1)
+        c = sc.compare("z", "", mesh, snn, 10)
+        assert any("weight 0" in x for x in c.notes) and any("repeat" in x for x in c.notes)
+        _assert_same(c)
+        assert c.nm.fired.sum() > 50 and c.detail["cancelled_updates"].sum() > 0
+
+
+def test_sanafe_simple_timing_reproduced(tmp_path):
+    """``timing="sanafe-simple"``: SANA-FE's analytic simple model from nmsim's counts, against SANA-FE's own
+    simple model, per step (the option promises 1%; it is exact up to rounding)."""
+    pytest.importorskip("sanafe")
+    mesh = sc.examples_dir() / "mesh_arch.yaml"  # (SANA-FE's loihi.yaml takes it ~15 s to load: not here)
+    cases = [(mesh, dict(n_in=16, n_lif=60, density=0.08, tiles=None)), (mesh, dict(n_in=8, n_lif=150,
+                                                                                    density=0.03, tiles=2))]
+    for i, (arch, kw) in enumerate(cases):
+        snn = sc.write_random_snn(tmp_path / f"t{i}.yaml", arch, n_steps=8, p_in=0.3, seed=20 + i, zero_frac=0.1,
+                                  dup_frac=0.05, **kw)
+        c = sc.compare("t", "", arch, snn, 8, timing="sanafe-simple")
+        assert c.detail["timing"] == "sanafe-simple"
+        assert np.allclose(c.nm.step_time, c.sf.step_time, rtol=0.01, atol=0)
+        assert abs(c.time_rel) <= 0.01
+        assert not np.allclose(c.nm.step_time, c.detail["nmsim_step_time"], rtol=1e-3)  # a different model
+
+
+def test_compare_needs_steps_without_inputs(tmp_path):
+    from nmsim.validate import report
+
+    a, n = tmp_path / "a.yaml", tmp_path / "n.yaml"
+    a.write_text(report.arch_text())
+    n.write_text(report.snn_text())
+    with pytest.raises(ValueError, match="no input neurons"):
+        sc.compare("x", "", a, n)
+
+
+def test_cli_states_the_default_steps(capsys):
+    pytest.importorskip("sanafe")
+    from nmsim.cli import main
+
+    ex = sc.examples_dir()
+    assert main(["validate", "--sanafe", str(ex / "mesh_arch.yaml"), str(ex / "small_snn.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "steps: 8 (default: the longest input spike list)" in out and "time diff" in out
+    assert main(["validate", "--sanafe", str(ex / "mesh_arch.yaml"), str(ex / "small_snn.yaml"), "--steps", "5",
+                 "--timing", "sanafe-simple"]) == 0
+    out = capsys.readouterr().out
+    assert "steps: 5\n" in out and re.search(r"SANA-FE side simple; time diff [+-]0\.000%", out)

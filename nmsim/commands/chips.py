@@ -12,7 +12,7 @@ HELP = "list shipped chip presets or show one, fully resolved"
 
 def _unit(key: str) -> str:
     for suffix, unit in (("_hz", "Hz"), ("_bytes", "bytes"), ("_bits", "bits"), ("_cycles", "cycles"),
-                         ("_packets", "packets"), ("_mw", "mW"), ("_axons", "axons"), ("_ns", "ns")):
+                         ("_packets", "packets"), ("_mw", "mW"), ("_pj", "pJ"), ("_v", "V"), ("_axons", "axons"), ("_ns", "ns")):
         if key.endswith(suffix):
             return unit
     return ""
@@ -45,6 +45,20 @@ def format_chip(chip: ChipSpec) -> str:
                 out.append(f"  {k:<30} {val + ' ' + _unit(k):<18} # {v['source']}")
             else:
                 out.append(f"  {k:<30} {v}")
+    for sec in ("power", "timestep"):
+        out.append(f"[{sec}]")
+        for k, v in d[sec].items():
+            x = v["value"]
+            val = f"{x:g}" if isinstance(x, float) else str(x)
+            out.append(f"  {k:<30} {val + ' ' + _unit(k):<18} # {v['source']}")
+    if "operating_points" in d:
+        op = d["operating_points"]
+        out.append(f"[operating_points]  nominal {op['nominal']['value']!r}, selected {op['selected']['value']!r}, "
+                   f"dynamic energy x {op['energy_scale']['value']:.6g}")
+        for name, pt in op["points"].items():
+            out.append(f"  [{name}]")
+            for k, v in pt.items():
+                out.append(f"    {k:<28} {v['value']:<18g} # {v['source']}")
     out.append("[energy]  (pJ per action)")
     for k, v in d["energy"].items():
         out.append(f"  {k:<30} {v['pj']:<9g} pJ       # {v['source']}")

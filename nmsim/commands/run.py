@@ -14,9 +14,15 @@ from nmsim.errors import NmsimError
 HELP = "replay a language model token by token on a simulated chip (bit-exact, with cost)"
 
 def _override(text: str) -> tuple[str, object]:
+    """``chip.T.K=V`` -> ``("T.K", V)`` (a chip value); ``map.K=V`` -> ``("map.K", V)`` (a mapper setting)."""
     key, sep, val = text.partition("=")
-    if not sep or not key.startswith("chip."):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected chip.<table>.<key>=<number>")
+    if not sep or not key.startswith(("chip.", "map.")):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected chip.<table>.<key>=<number> or map.<key>=<value>")
+    if key.startswith("map."):
+        try:
+            return key, int(val)
+        except ValueError:
+            return key, val
     try:
         v: object = int(val)
     except ValueError:
@@ -27,9 +33,34 @@ def _override(text: str) -> tuple[str, object]:
     return key[len("chip."):], v
 
 
+def chip_overrides(overrides) -> dict:
+    """The ``chip.*`` part of ``--set`` (keys without ``chip.``)."""
+    return {k: v for k, v in overrides if not k.startswith("map.")}
+
+
+def map_settings(overrides) -> dict:
+    """The ``map.*`` part of ``--set`` (keys without ``map.``), checked by the mapper's parser."""
+    from nmsim.map.options import map_options
+
+    out = {k[len("map."):]: v for k, v in overrides if k.startswith("map.")}
+    map_options(out)  # bad keys or values fail here, before any slow work
+    return out
+
+
+def _placement(text: str) -> str:
+    from nmsim.map.placement_file import is_placement_file
+    from nmsim.replay import PLACEMENTS
+
+    if text in PLACEMENTS or is_placement_file(text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: expected one of {', '.join(PLACEMENTS)} or a placement file "
+                                     f"(.toml / .json)")
+
+
 def register(subparsers) -> None:
     from nmsim.replay import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
                                    DEFAULT_TRACE_STEPS, PLACEMENTS)
+    from nmsim.replay.mapped import DEFAULT_PLACEMENT
     from nmsim.replay.network import DECODERS
     from nmsim.replay.schedule import MODES
 
@@ -43,13 +74,16 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", default=DEFAULT_DATASET, help="ptb | wikitext-2 (default: ptb)")
     p.add_argument("--split", default=DEFAULT_SPLIT, help="train | valid | test (default: test)")
     p.add_argument("--tokens", default=str(DEFAULT_TOKENS), help=f"N | all (default: {DEFAULT_TOKENS})")
-    p.add_argument("--placement", default="snake", choices=PLACEMENTS, help="placement strategy (default: snake)")
+    p.add_argument("--placement", default=DEFAULT_PLACEMENT, type=_placement, metavar="STRATEGY|FILE",
+                   help=f"placement strategy ({', '.join(PLACEMENTS)}) or a placement file (.toml/.json) "
+                        f"(default: {DEFAULT_PLACEMENT}; docs/mapping.md)")
     p.add_argument("--mode", default="pipelined", choices=MODES, help="timestep schedule (default: pipelined)")
     p.add_argument("--decoder", default="chip", choices=DECODERS,
                    help="tied decoder on the chip (readout units) or on the host (default: chip)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help="placement seed (partition), >= 0")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[], metavar="chip.T.K=V",
-                   help="override a chip value, e.g. --set chip.timing.hop_east_west_cycles=41 (repeatable)")
+                   help="override a chip value, e.g. --set chip.timing.hop_east_west_cycles=41, or set a mapper "
+                        "limit, e.g. --set map.L1.max_neurons_per_core=32 or --set map.L1.cores=0-15 (repeatable)")
     p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
     p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
     p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
@@ -69,8 +103,8 @@ def run(args) -> int:
         raise NmsimError(f"--trace-steps {args.trace_steps}: must be at least 1")
     cfg = ReplayConfig(model=str(args.model), chip=str(args.chip), dataset=args.dataset, split=args.split,
                        tokens=args.tokens, placement=args.placement, mode=args.mode, decoder=args.decoder,
-                       seed=args.seed, chip_overrides=dict(args.overrides), trace=args.trace,
-                       trace_steps=args.trace_steps)
+                       seed=args.seed, chip_overrides=chip_overrides(args.overrides),
+                       map_settings=map_settings(args.overrides), trace=args.trace, trace_steps=args.trace_steps)
     # everything that can fail on input is checked before the (slow) mapping
     if args.out:
         check_out(args.out)
@@ -81,7 +115,8 @@ def run(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{chip.name}"
     check_out(out)
     golden = GoldenModel(mf)
-    mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
+    mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed, cfg.map_settings, cfg.dataset,
+                          cfg.split)
 
     bar = None
     if not args.no_progress:
@@ -111,7 +146,7 @@ def command_line(args) -> list[str]:
            "--split", args.split, "--tokens", str(args.tokens), "--placement", args.placement, "--mode", args.mode,
            "--decoder", args.decoder, "--seed", str(args.seed)]
     for k, v in args.overrides:
-        cmd += ["--set", f"chip.{k}={v}"]
+        cmd += ["--set", k + f"={v}" if k.startswith("map.") else f"chip.{k}={v}"]
     if args.out:
         cmd += ["--out", str(args.out)]
     if args.trace:
@@ -140,7 +175,9 @@ def format_summary(s: dict, out, written=()) -> str:
         f"p99 {s['latency_ns']['p99'] / 1e3:.3f} us per token",
         f"  throughput      {_num(s['throughput_tokens_per_s'], '.1f')} tokens/s (simulated)",
         f"  energy/token    {e['total']:.1f} nJ (synapse {e['synapse']:.1f}, neuron {e['neuron']:.1f}, "
-        f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f})",
+        f"noc {e['noc']:.1f}, io {e['io']:.1f}, barrier {e['barrier']:.1f}, static {e['static']:.1f}"
+        + (f", wake {e['wake']:.1f})" if e.get("wake") else ")"),
+        *_power_time_lines(s),
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
         f"max link utilization {t['max_link_utilization']:.3f}",
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
@@ -149,3 +186,19 @@ def format_summary(s: dict, out, written=()) -> str:
         f"  outputs         {out}/summary.json, tokens.csv, run.json" + (", trace.json" if "trace.json" in written else ""),
     ]
     return "\n".join(lines)
+
+
+def _power_time_lines(s: dict) -> list[str]:
+    """The static-power and timestep lines (``docs/power-and-time.md``)."""
+    st, ts, pw = s.get("static_nj_per_token"), s.get("timestep"), s.get("power")
+    if not (st and ts and pw):
+        return []
+    op = f", operating point {pw['operating_point']}" if pw.get("operating_point") else ""
+    mode = (f"fixed tick {ts['period_ns'] / 1e3:g} us ({ts['overrun_policy']}): {ts['overrun_steps']} overrun steps, "
+            f"worst {ts['worst_overrun_ns'] / 1e3:g} us" if ts["mode"] == "fixed" else "barrier (self-timed)")
+    return [
+        f"  static/token    active {st['static_active']:.1f}, idle {st['static_idle']:.1f}, gated "
+        f"{st['static_gated']:.1f}, chip {st['static_chip']:.1f} nJ ({pw['cores_in_use']} cores in use, "
+        f"{pw['cores_unused']} unused {'gated' if pw['unused_cores'] == 'gated' else 'on'}{op})",
+        f"  timestep        {mode}; shortest period that would have held {ts['shortest_period_ns'] / 1e3:g} us",
+    ]

@@ -4,10 +4,15 @@
         run every study (engine vs SimPy oracle, published per-operation figures,
         SANA-FE side by side when the optional package is installed) and write
         DIR/report.md with CSV tables and PNG plots
-    nmsim validate --sanafe ARCH.yaml [SNN.yaml] [--steps N]
+    nmsim validate --sanafe ARCH.yaml [SNN.yaml] [--steps N] [--timing nmsim|sanafe-simple]
         import SANA-FE files into nmsim and print what they became; with an SNN
         file and ``sanafe`` installed, also run both simulators and print the
         side-by-side counts.  An unsupported feature prints one line, exit 2.
+        --steps defaults to the longest input spike list (stated in the output);
+        a network without input neurons needs it.  --timing sanafe-simple
+        computes step times with SANA-FE's analytic simple model from nmsim's
+        counts (compared with SANA-FE's simple model); default nmsim's engine
+        (compared with SANA-FE's detailed model).
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ def register(subparsers) -> None:
     p.add_argument("--oracle-cases", type=_positive_int, default=None,
                    help="random engine/oracle cases (default 500, quick 40)")
     p.add_argument("--sanafe", nargs="+", metavar="YAML", help="import SANA-FE ARCH.yaml [SNN.yaml] instead")
-    p.add_argument("--steps", type=_positive_int, default=None, help="timesteps for --sanafe (default: input length)")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="timesteps for --sanafe (default: the longest input spike list; required without inputs)")
+    p.add_argument("--timing", choices=("nmsim", "sanafe-simple"), default=None,
+                   help="--sanafe step times: nmsim's engine (default) or SANA-FE's simple model on nmsim's counts")
     p.set_defaults(func=func)
 
 
@@ -53,9 +61,18 @@ def _import(args) -> int:
         if Path(f).is_dir():
             raise NmsimError(f"--sanafe {f}: is a directory; give the YAML files (ARCH.yaml [SNN.yaml])")
     if len(files) == 1:
+        if args.timing is not None or args.steps is not None:
+            print("nmsim: error: --steps and --timing need an SNN file: --sanafe ARCH.yaml SNN.yaml", file=sys.stderr)
+            return 2
         print(format_chip(import_arch(files[0])))
         return 0
     snet = import_snn(files[1], files[0])
+    if args.steps is None and not snet.has_inputs:
+        print(f"nmsim: error: {files[1]} has no input neurons, so there is no input length to run: give --steps N",
+              file=sys.stderr)
+        return 2
+    n_steps = args.steps if args.steps is not None else max(snet.n_input_steps, 1)
+    timing = args.timing or "nmsim"
     print(format_chip(snet.chip))
     print(snet.network)
     for n in snet.notes.lines:
@@ -63,14 +80,21 @@ def _import(args) -> int:
     if not sanafe_compare.sanafe_available():
         print(sanafe_compare.SKIP_MESSAGE)
         return 0
-    c = sanafe_compare.compare(Path(files[1]).stem, "", Path(files[0]), Path(files[1]), args.steps)
+    print(f"steps: {n_steps}" + (" (default: the longest input spike list)" if args.steps is None else ""))
+    c = sanafe_compare.compare(Path(files[1]).stem, "", Path(files[0]), Path(files[1]), n_steps, timing=timing,
+                               snet=snet)
+    t_label = ("simulated time (ns)" if timing == "nmsim" else "time, simple (ns)")
     for what, a, b in (("neurons fired", c.nm.fired.sum(), c.sf.fired.sum()),
                        ("packets", c.nm.packets.sum(), c.sf.packets.sum()), ("hops", c.nm.hops.sum(), c.sf.hops.sum()),
                        ("synaptic events", c.nm.synaptic_events, c.sf.synaptic_events),
                        ("energy (nJ)", f"{c.nm.energy['total'] * 1e9:.6g}", f"{c.sf.energy['total'] * 1e9:.6g}"),
-                       ("simulated time (ns)", f"{c.nm.step_time.sum() * 1e9:.6g}", f"{c.sf.step_time.sum() * 1e9:.6g}")):
+                       (t_label, f"{c.nm.step_time.sum() * 1e9:.6g}", f"{c.sf.step_time.sum() * 1e9:.6g}")):
         print(f"{what:<22} nmsim {a!s:>14}   SANA-FE {b!s:>14}")
-    print(f"spike trains {'identical' if c.spikes_identical else 'DIFFER'}; energy diff {c.energy_rel() * 100:+.3f}%")
+    print(f"timing: nmsim side {'nmsim engine' if timing == 'nmsim' else 'SANA-FE simple model on nmsim counts'}, "
+          f"SANA-FE side {sanafe_compare.SANAFE_TIMING[timing]}; time diff {c.time_rel * 100:+.3f}%")
+    print(f"spike trains {'identical' if c.spikes_identical else 'DIFFER'}; energy diff {c.energy_rel() * 100:+.3f}% "
+          f"({c.energy_rel_explained() * 100:+.3g}% after SANA-FE's updates of neurons whose inputs sum to 0: "
+          f"{c.detail['soma_correction_J'] * 1e9:.6g} nJ)")
     return 0 if c.ok else 1
 
 

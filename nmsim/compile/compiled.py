@@ -32,19 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nmsim.describe.chip import TIMING_KEYS
+
 PORT_E, PORT_W, PORT_N, PORT_S = 0, 1, 2, 3
 
-#: Timing parameters, integer cycles unless the name says bits/packets.  Order of ``CompiledModel.timing``.
-TIMING_FIELDS: tuple[str, ...] = (
-    "neuron_update_active_cycles",  # neuron unit, per active neuron
-    "neuron_update_idle_cycles",  # neuron unit, per idle neuron
-    "spike_send_cycles",  # core send unit, per packet (occupancy and latency of the injection link)
-    "io_packet_cycles",  # host send unit, per packet (injection link of the host)
-    "hop_east_west_cycles",  # head latency of one east/west router-to-router hop
-    "hop_north_south_cycles",  # head latency of one north/south hop
-    "local_delivery_cycles",  # head latency of router -> core ejection
-    "packet_receive_cycles",  # synapse unit, fixed cost per received packet
-    "synapse_read_cycles",  # synapse unit, per synaptic-memory read
+#: Timing parameters of ``CompiledModel.timing``, in order: the chip's ``[timing]`` keys (integer cycles; meanings
+#: in ``docs/chip-description.md``), then four resolved from other tables.
+TIMING_FIELDS: tuple[str, ...] = TIMING_KEYS + (
     "synapses_per_read",  # synapses delivered per read (count, >= 1)
     "flits_per_packet",  # ceil((header_bits + payload_bits) / link_width_bits)
     "router_buffer_packets",  # depth of every router input buffer, packets (>= 1)
@@ -189,9 +183,12 @@ class CompiledModel:
             assert bad.size == 0, f"routes of neuron {src[bad[0]] if bad.size else -1} not ascending"
         if nnz:
             assert ((0 <= self.syn_acc) & (self.syn_acc < self.n_accumulators)).all(), "syn_acc out of range"
-            tcore = np.searchsorted(self.core_neuron_ptr, self.syn_target, side="right") - 1
-            rows = np.repeat(np.arange(n_rows), np.diff(self.row_ptr))
-            assert (tcore == self.row_core[rows]).all(), "synapse target not on its row's core"
+            # a row's targets lie in its core's neuron range (rows are non-empty: per-row min and max suffice)
+            lo = np.minimum.reduceat(self.syn_target, self.row_ptr[:-1])
+            hi = np.maximum.reduceat(self.syn_target, self.row_ptr[:-1])
+            rc = self.row_core.astype(np.int64)
+            assert ((self.core_neuron_ptr[rc] <= lo) & (hi < self.core_neuron_ptr[rc + 1])).all(), \
+                "synapse target not on its row's core"
         spr = int(self.timing[T["synapses_per_read"]])
         assert spr >= 1 and self.timing[T["flits_per_packet"]] >= 1 and self.timing[T["router_buffer_packets"]] >= 1
         assert (self.row_n_reads == (np.diff(self.row_ptr) + spr - 1) // spr).all(), "row_n_reads"

@@ -38,6 +38,8 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from nmsim.describe.actions import ACTIONS
+from nmsim.describe.power_time import (OperatingPoints, PowerSpec, TimestepSpec, power_time_dict,
+                                       resolve_power_time)
 from nmsim.errors import ChipConfigError
 from nmsim.paths import chips_dir
 
@@ -161,10 +163,11 @@ class TimingSpec:
     packet_receive_cycles: int
     synapse_read_cycles: int
     sources: Mapping[str, str] = _sources_field()
-    KINDS = {k: "nonneg_int" for k in (
-        "neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles",
-        "io_packet_cycles", "hop_east_west_cycles", "hop_north_south_cycles",
-        "local_delivery_cycles", "packet_receive_cycles", "synapse_read_cycles")}
+    KINDS = {k: "nonneg_int" for k in __annotations__ if k != "sources"}  # every field above
+
+
+#: The ``[timing]`` keys of a chip description, in field order: the one list (``TIMING_FIELDS`` derives from it).
+TIMING_KEYS: tuple[str, ...] = tuple(TimingSpec.KINDS)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ class StaticSpec:
     KINDS = {"core_power_mw": "nonneg_num"}
 
 
+
 @dataclass(frozen=True)
 class ChipSpec:
     """A fully resolved chip description.  Derived values are properties."""
@@ -222,6 +226,20 @@ class ChipSpec:
     barrier: BarrierSpec
     energy: EnergySpec
     static: StaticSpec
+    power: PowerSpec | None = None          #: ``None``: no ``[power]`` table (see :attr:`power_states`)
+    timestep: TimestepSpec = field(default_factory=TimestepSpec)
+    operating_points: OperatingPoints | None = None
+
+    @property
+    def power_states(self) -> PowerSpec:
+        """``[power]``, or without one: every core pays ``core_power_mw`` always (idle = in use)."""
+        if self.power is not None:
+            return self.power
+        return PowerSpec(idle_core_mw=self.static.core_power_mw, sources=MappingProxyType({
+            "idle_core_mw": "no [power] table: idle cores pay static.core_power_mw",
+            "gated_core_mw": "no [power] table", "chip_mw": "no [power] table",
+            "unused_cores": "no [power] table: unused cores stay on",
+            "idle_step_gating": "no [power] table"}))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -240,7 +258,7 @@ class ChipSpec:
 
     def timing_cycles(self) -> dict[str, int]:
         """Every ``TIMING_FIELDS`` entry of ``nmsim.compile.compiled``, resolved."""
-        out = {f.name: getattr(self.timing, f.name) for f in fields(TimingSpec) if f.name != "sources"}
+        out = {k: getattr(self.timing, k) for k in TIMING_KEYS}
         out["synapses_per_read"] = self.core.synapses_per_read
         out["flits_per_packet"] = self.flits_per_packet
         out["router_buffer_packets"] = self.noc.router_buffer_packets
@@ -264,6 +282,7 @@ class ChipSpec:
                     tbl[f.name] = v
             out[sec] = tbl
         out["energy"] = {a: {"pj": self.energy.pj[a], "source": self.energy.sources[a]} for a in ACTIONS}
+        out.update(power_time_dict(self))
         out["derived"] = {
             "n_routers": self.mesh.n_routers, "n_cores": self.n_cores, "io_router": self.mesh.io_router,
             "flits_per_packet": self.flits_per_packet, "barrier_cycles": self.barrier_cycles,
@@ -399,7 +418,8 @@ def _energy(ctx: _Ctx, doc: dict) -> tuple[EnergySpec, StaticSpec]:
 
 
 TOP_KEYS = ("schema_version", "name", "description", "energy_table",
-            "clock", "mesh", "core", "noc", "timing", "barrier", "energy", "static", "replay")
+            "clock", "mesh", "core", "noc", "timing", "barrier", "energy", "static", "replay",
+            "power", "timestep", "operating_points", "operating_point")
 #: Sections a ``[replay]`` profile may override.
 REPLAY_SECTIONS = ("core", "noc")
 
@@ -475,8 +495,9 @@ def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str
         energy, static = _energy(ctx, doc)
 
     try:
-        return ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
+        chip = ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
                         core=core, noc=noc, timing=timing, barrier=barrier, energy=energy, static=static)
+        return resolve_power_time(ctx, doc, chip)
     except ChipValueError as exc:  # re-raised through ctx: a value from an override is blamed on it
         ctx.fail(exc.where, exc.problem)
 
@@ -578,6 +599,10 @@ def load_chip_variant(name_or_path: str | Path, *, replay_profile: bool = False,
     blame = {}
     for key, value in (overrides or {}).items():
         label = f"{override_option} chip.{key}={value}"
+        if key == "operating_point":  # the one top-level setting (a point name)
+            doc[key] = value
+            blame[key] = label
+            continue
         parts = str(key).split(".")
         if len(parts) != 2 or not all(parts):
             raise ChipConfigError(f"{label}: expected chip.<table>.<key>=<value>")

@@ -8,8 +8,13 @@
 Semantics are those of ``docs/engine-model.md`` §1: an event of source neuron
 ``i`` with payload ``p`` adds ``weights[i, j] * p`` to accumulator
 ``accumulator`` of destination neuron ``j``, read at the next timestep.
-Weights are stored as canonical CSR (``int64``, sorted, no explicit zeros),
-shape ``(n_src, n_dst)``.  Every problem raises :class:`~nmsim.errors.NetworkError`.
+Weights are stored as CSR (``int64``, shape ``(n_src, n_dst)``, column indices
+sorted within a row) holding exactly the synapses the caller gave: every stored
+entry of a scipy sparse matrix is one synapse, an explicit 0 included (a stored
+weight 0 is still read and counted, as in a hardware synapse memory), and two
+entries for one (source, target) pair are two synapses (order kept).  A dense
+matrix has no notion of a stored 0: its non-zero entries are the synapses.
+Every problem raises :class:`~nmsim.errors.NetworkError`.
 """
 
 from __future__ import annotations
@@ -271,27 +276,41 @@ class Network:
 
 
 def _canonical_csr(what: str, weights, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Caller's synapses -> CSR ``int64`` with rows' column indices sorted (stable: duplicates keep their
+    order); never sums duplicates, never drops explicit zeros (see the module docstring)."""
     if sp.issparse(weights):
-        w = sp.csr_matrix(weights, copy=True)
+        fmt = weights.format
+        if fmt in ("dia", "bsr"):
+            raise NetworkError(f"{what}: weights in scipy {fmt!r} format store padding zeros; pass csr, csc or coo "
+                               f"(every stored entry is a synapse)")
+        if tuple(weights.shape) != shape:
+            raise NetworkError(f"{what}: weights shape {tuple(weights.shape)}, expected (n_src, n_dst) = {shape}")
+        if fmt == "csr":
+            row = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(weights.indptr))
+            col, data = np.asarray(weights.indices), np.asarray(weights.data)
+        else:  # coo keeps its entries as given; csc/lil/dok -> coo keeps every stored entry
+            coo = weights if fmt == "coo" else weights.tocoo()
+            row, col, data = np.asarray(coo.row), np.asarray(coo.col), np.asarray(coo.data)
     else:
         arr = np.asarray(weights)
         if arr.ndim != 2:
             raise NetworkError(f"{what}: weights must be 2-D, got shape {arr.shape}")
-        w = sp.csr_matrix(arr)
-    if w.shape != shape:
-        raise NetworkError(f"{what}: weights shape {w.shape}, expected (n_src, n_dst) = {shape}")
-    if w.dtype == bool or not (np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)):
-        raise NetworkError(f"{what}: weights must be integers, got dtype {w.dtype}")
-    if np.issubdtype(w.dtype, np.floating):
-        if not np.isfinite(w.data).all() or (w.data != np.round(w.data)).any():
+        if arr.shape != shape:
+            raise NetworkError(f"{what}: weights shape {arr.shape}, expected (n_src, n_dst) = {shape}")
+        row, col = np.nonzero(arr)
+        data = arr[row, col]
+    if data.dtype == bool or not (np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)):
+        raise NetworkError(f"{what}: weights must be integers, got dtype {data.dtype}")
+    if np.issubdtype(data.dtype, np.floating):
+        if not np.isfinite(data).all() or (data != np.round(data)).any():
             raise NetworkError(f"{what}: weights must be integers, got non-integral values")
-    w.sum_duplicates()
-    data = w.data
     if data.size and (np.abs(data.astype(np.float64)) >= WEIGHT_LIMIT).any():
         raise NetworkError(f"{what}: weight magnitude must be < 2**31")
-    w = sp.csr_matrix((data.astype(np.int64), w.indices, w.indptr), shape=shape)
-    w.eliminate_zeros()
-    w.sort_indices()
-    w.indptr = w.indptr.astype(np.int64)
-    w.indices = w.indices.astype(np.int64)
+    row, col = row.astype(np.int64), col.astype(np.int64)
+    order = np.lexsort((col, row))  # stable: duplicate (row, col) entries keep the caller's order
+    indptr = np.zeros(shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(row, minlength=shape[0]), out=indptr[1:])
+    w = sp.csr_matrix((data.astype(np.int64)[order], col[order], indptr), shape=shape)
+    w.indptr, w.indices = indptr, col[order]  # scipy may downcast the index arrays; the engine reads int64
+    w.has_sorted_indices = True
     return w

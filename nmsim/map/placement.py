@@ -15,6 +15,9 @@ Strategies (chosen by name, :data:`STRATEGIES`):
     neurons in network order fill cores to capacity along a boustrophedon over
     the mesh (row y=0 west->east, row y=1 east->west, ...), the cores of one
     router in index order.
+``balanced``
+    the shortest predicted step (the busiest core's neuron + synapse work + network time,
+    ``nmsim.map.cost``) from the neurons' expected activity; see ``nmsim.map.balanced``.
 ``partition``
     reduces traffic (packets + hops, every neuron firing once): neurons are
     ordered by reverse Cuthill-McKee on the symmetrised connectivity (connected
@@ -24,6 +27,7 @@ Strategies (chosen by name, :data:`STRATEGIES`):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -36,7 +40,7 @@ from nmsim.describe.network import Network
 from nmsim.errors import MappingError
 from nmsim.map.connectivity import Connectivity, connectivity, core_bytes
 
-STRATEGIES = ("snake", "partition")
+STRATEGIES = ("balanced", "snake", "partition")
 ROUTINGS = ("unicast", "multicast")
 #: The partition refinement keeps a dense int32[N, n_cores] count table; above this many
 #: entries it is skipped (the RCM ordering alone is used).
@@ -68,6 +72,8 @@ class Placement:
     synapse_memory_bytes: int
     max_fan_in_axons: int
     core_xy: np.ndarray = field(repr=False)  # int32[n_cores+1, 2] router coordinate, host last
+    search: dict | None = None  #: how ``balanced`` chose (candidates, predicted step); None otherwise
+    options: dict | None = None  #: the ``map.*`` settings applied (as given)
 
     def utilization(self) -> list[dict]:
         """One row per used core: counts and fractions of the core's capacity."""
@@ -136,7 +142,9 @@ def _precheck(chip: ChipSpec, net: Network, conn: Connectivity) -> None:
     for p in net.populations.values():
         if p.payload_bits > chip.noc.payload_bits:
             raise MappingError(f"population {p.name!r} sends {p.payload_bits}-bit payloads, wider than chip "
-                               f"{chip.name!r} payload_bits = {chip.noc.payload_bits}")
+                               f"{chip.name!r} payload_bits = {chip.noc.payload_bits}"
+                               + ("; its logits need that width: decode on the host (--decoder host)"
+                                  if p.model == "readout" else ""))
     for q in net.projections:
         if q.accumulator >= c.n_accumulators:
             raise MappingError(f"projection {q.label} targets accumulator {q.accumulator}, but chip {chip.name!r} "
@@ -289,8 +297,15 @@ def _cost(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray) -> int:
 
 
 def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int = 0,
-          routing: str = "unicast") -> Placement:
-    """Place ``net`` on ``chip`` with a named strategy; raises :class:`MappingError` if it cannot fit."""
+          routing: str = "unicast", workload=None, options=None, candidates: int = 1):
+    """Place ``net`` on ``chip`` with a named strategy; raises :class:`MappingError` if it cannot fit.
+
+    ``workload`` (:class:`nmsim.map.cost.Workload`): expected activity for ``balanced`` (default:
+    every neuron sends every step); ``candidates > 1``: a list of the best ``balanced`` placements,
+    best predicted first.  ``options`` (:class:`nmsim.map.options.MapOptions` or a dict of
+    ``map.*`` settings without the prefix): caps and core sets, honoured by ``snake`` and ``balanced``."""
+    from nmsim.map.options import MapOptions, map_options
+
     chip = load_chip(chip)
     if strategy not in STRATEGIES:
         raise MappingError(f"placement strategy {strategy!r}; choices: {', '.join(STRATEGIES)}")
@@ -298,12 +313,33 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
         raise MappingError(f"routing {routing!r}; choices: {', '.join(ROUTINGS)}")
     if routing == "multicast":
         raise MappingError("multicast routing is not modelled yet")
+    opts = options if isinstance(options, MapOptions) else map_options(options)
     conn = connectivity(net)
     _precheck(chip, net, conn)
+    opts.check(net, chip.n_cores)
     cores = snake_order(chip)
-    if strategy == "snake":
+    search = None
+    if strategy == "balanced" or (strategy == "snake" and opts.constrains):
+        from nmsim.map.balanced import Filler, place_balanced
+        from nmsim.map.cost import workload as make_workload
+
+        wl = workload if workload is not None else make_workload(net, conn)
+        if strategy == "snake":
+            core_of = Filler(chip, net, conn, wl, opts, cores).fill_or_explain(np.flatnonzero(~conn.is_host))
+        else:
+            ranked = place_balanced(chip, net, conn, wl, opts, cores)
+            out = []
+            for pred, name, co in ranked[:max(1, candidates)]:
+                search = {"chosen": name, "candidates": len(ranked), "predicted_step_cycles": round(pred.step_cycles, 1),
+                          "predicted_energy_pj_per_step": round(pred.energy_pj, 1), "activity": dict(wl.source)}
+                pl = _summarise(chip, net, conn, co, strategy, seed)
+                out.append(dataclasses.replace(pl, search=search, options=dict(opts.raw) or None))
+            return out if candidates > 1 else out[0]
+    elif strategy == "snake":
         core_of = _fill(chip, net, conn, np.flatnonzero(~conn.is_host), cores)
     else:
+        if opts.constrains:
+            raise MappingError("map.* limits apply to the snake and balanced placements, not to partition")
         order = _rcm_order(conn)
         even = max(-(-order.size // max(chip.n_cores, 1)), 1)
         tries = [_refine(chip, conn, _fill(chip, net, conn, order, cores), seed)]  # packed
@@ -312,7 +348,8 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
         except MappingError:
             pass
         core_of = min(tries, key=lambda co: _cost(chip, conn, co))
-    return _summarise(chip, net, conn, core_of, strategy, seed)
+    pl = _summarise(chip, net, conn, core_of, strategy, seed)
+    return dataclasses.replace(pl, search=search, options=dict(opts.raw) or None)
 
 
 def _summarise(chip, net, conn, core_of, strategy, seed) -> Placement:

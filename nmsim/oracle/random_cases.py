@@ -2,10 +2,9 @@
 
 :func:`build_model` turns a plain description (neurons per core, host
 neurons, ``(source, target, weight)`` synapses, timing) into the flat arrays
-of ``nmsim/compile/compiled.py``: one CSR row per (source neuron,
-destination core), routes of each source in ascending destination core,
-``row_n_reads = ceil(nnz / synapses_per_read)``.  Hand-written tests use it
-directly; :func:`random_case` draws everything from ``np.random.default_rng(seed)``
+of ``nmsim/compile/compiled.py`` through :func:`nmsim.compile.lif.lif_model`
+(the one direct builder).  Hand-written tests use it directly;
+:func:`random_case` draws everything from ``np.random.default_rng(seed)``
 for the oracle/engine agreement test and ``nmsim validate``.
 
 Neurons are numbered grouped by core (core 0 first, host last); LIF neurons
@@ -19,27 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, TIMING_FIELDS, CompiledModel
-
-#: Timing used by :func:`build_model` for every field not given (cycles; counts where named so).
-DEFAULT_TIMING: dict[str, int] = {
-    "neuron_update_active_cycles": 2,
-    "neuron_update_idle_cycles": 1,
-    "spike_send_cycles": 1,
-    "io_packet_cycles": 1,
-    "hop_east_west_cycles": 1,
-    "hop_north_south_cycles": 1,
-    "local_delivery_cycles": 1,
-    "packet_receive_cycles": 1,
-    "synapse_read_cycles": 1,
-    "synapses_per_read": 1,
-    "flits_per_packet": 1,
-    "router_buffer_packets": 2,
-    "barrier_cycles": 0,
-}
-
-#: Default LIF parameters (columns 0..5 of ``neuron_param``): threshold, decay, bias, reset_mode, v_min, v_max.
-DEFAULT_LIF = (0, 0, 0, 0, -(2**20), 2**20)
+from nmsim.compile.compiled import CompiledModel
+from nmsim.compile.lif import DEFAULT_LIF, DEFAULT_TIMING, lif_model  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -77,69 +57,11 @@ def build_model(
     (default :data:`DEFAULT_LIF`), ``v0`` int64[n_lif] initial ``v`` (default 0).
     ``row_order``: permutation of the rows (default: by source, then destination core).
     """
-    C = len(core_router)
-    assert len(neurons_per_core) == C, "neurons_per_core needs one entry per core"
-    unknown = set(timing or {}) - set(TIMING_FIELDS)
-    assert not unknown, f"unknown timing field(s) {sorted(unknown)}"
-    tim = {**DEFAULT_TIMING, **(timing or {})}
-    n_lif = int(sum(neurons_per_core))
-    N = n_lif + n_host
-    core_neuron_ptr = np.concatenate([[0], np.cumsum(list(neurons_per_core) + [n_host])]).astype(np.int64)
-    core_of = np.repeat(np.arange(C + 1), np.diff(core_neuron_ptr))
-
-    param = np.zeros((N, 8), dtype=np.int64)
-    param[:n_lif, :6] = DEFAULT_LIF if lif_params is None else np.asarray(lif_params, dtype=np.int64).reshape(n_lif, 6)
-    state = np.zeros((N, 4), dtype=np.int64)
-    if v0 is not None:
-        state[:n_lif, 0] = v0
-
-    # one row per (source, destination core); synapses in edge order
-    rows: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for src, tgt, w in edges:
-        assert 0 <= src < N and 0 <= tgt < n_lif, f"edge ({src}, {tgt}): target must be a LIF neuron"
-        rows.setdefault((int(src), int(core_of[tgt])), []).append((int(tgt), int(w)))
-    keys = sorted(rows)  # by source, then destination core ascending
-    order = np.arange(len(keys)) if row_order is None else np.asarray(row_order)
-    assert sorted(order.tolist()) == list(range(len(keys))), "row_order must be a permutation of the rows"
-    row_of_key = {keys[int(i)]: r for r, i in enumerate(order)}  # stored row r holds keys[order[r]]
-    spr = tim["synapses_per_read"]
-    row_ptr, syn_target, syn_weight, row_core = [0], [], [], []
-    for i in order:
-        syns = rows[keys[int(i)]]
-        syn_target += [t for t, _ in syns]
-        syn_weight += [w for _, w in syns]
-        row_ptr.append(len(syn_target))
-        row_core.append(keys[int(i)][1])
-    nnz_row = np.diff(np.array(row_ptr, dtype=np.int64))
-    route_count = np.bincount([src for src, _ in keys], minlength=N)
-
-    model = CompiledModel(
-        width=width,
-        height=height,
-        n_cores=C,
-        io_router=io_router,
-        core_router=np.array(list(core_router) + [io_router], dtype=np.int32),
-        core_neuron_ptr=core_neuron_ptr,
-        neuron_model=np.array([MODEL_LIF] * n_lif + [MODEL_INPUT] * n_host, dtype=np.int8),
-        neuron_param=param,
-        neuron_state=state,
-        neuron_pop=np.array([0] * n_lif + [1] * n_host, dtype=np.int32),
-        neuron_local=np.concatenate([np.arange(n_lif), np.arange(n_host)]).astype(np.int32),
-        payload_bits=np.array([1] * n_lif + [8] * n_host, dtype=np.int32),
-        route_ptr=np.concatenate([[0], np.cumsum(route_count)]).astype(np.int64),
-        route_core=np.array([d for _, d in keys], dtype=np.int32),
-        route_row=np.array([row_of_key[k] for k in keys], dtype=np.int64),
-        row_ptr=np.array(row_ptr, dtype=np.int64),
-        syn_target=np.array(syn_target, dtype=np.int32),
-        syn_acc=np.zeros(len(syn_target), dtype=np.int8),
-        syn_weight=np.array(syn_weight, dtype=np.int32),
-        row_core=np.array(row_core, dtype=np.int32),
-        row_n_reads=(nnz_row + spr - 1) // spr,
-        timing=np.array([tim[f] for f in TIMING_FIELDS], dtype=np.int64),
-        n_accumulators=n_accumulators,
-    )
-    model.check()
-    return model
+    assert len(neurons_per_core) == len(core_router), "neurons_per_core needs one entry per core"
+    neuron_core = np.repeat(np.arange(len(core_router)), neurons_per_core)
+    return lif_model(width=width, height=height, core_router=core_router, io_router=io_router,
+                     neuron_core=neuron_core, n_host=n_host, edges=edges, timing=timing, lif=lif_params, v0=v0,
+                     n_accumulators=n_accumulators, row_order=row_order)
 
 
 def random_timing(rng: np.random.Generator, width: int, height: int, zero_latency: bool = True) -> dict[str, int]:
@@ -243,6 +165,7 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
     host) on a random mesh (1..3 x 1..3, 1..2 cores per router) with random timing, replayed for a few
     tokens under the pipelined or serial schedule (enable masks, routes to the host, graded payloads)."""
     from nmsim.compile.build import compile_model
+    from nmsim.describe.chip import TIMING_KEYS
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import loads
     from nmsim.lm.modelfile import dumps as mf_dumps
@@ -272,9 +195,7 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
           "core.synapses_per_read": tim["synapses_per_read"], "noc.router_buffer_packets": tim["router_buffer_packets"],
           "noc.header_bits": 8, "noc.link_width_bits": int(rng.choice([16, 24, 48])),
           "barrier.base_cycles": tim["barrier_cycles"], "barrier.per_hop_cycles": 0}
-    for k in ("neuron_update_active_cycles", "neuron_update_idle_cycles", "spike_send_cycles", "io_packet_cycles",
-              "hop_east_west_cycles", "hop_north_south_cycles", "local_delivery_cycles", "packet_receive_cycles",
-              "synapse_read_cycles"):
+    for k in TIMING_KEYS:
         ov[f"timing.{k}"] = tim[k]
     chip = _lm_chip(ov)
     need = lm.net.n_neurons - E

@@ -131,12 +131,14 @@ class PacketRecord:
 class OracleStep:
     """Timing of one timestep."""
 
-    step_cycles: int  #: ``T + barrier_cycles``
+    step_cycles: int  #: ``T + barrier_cycles``; with a fixed tick: when the tick ends the step (see ``run``)
     counters: np.ndarray  #: int64[n_cores+1, N_ACTIONS]
     link_busy: np.ndarray  #: int64[n_links], sum of ``occ`` over grants
     packets: list[PacketRecord]  #: in ``seq`` order
     neuron_end: np.ndarray  #: int64[n_cores+1], ``E_c``
     synapse_free: np.ndarray  #: int64[n_cores+1], end of each core's last synapse job (0 if none)
+    work_cycles: int = 0  #: ``T + barrier_cycles`` (the self-timed end)
+    overrun: bool = False  #: fixed tick only: the work did not finish by the tick
 
 
 @dataclass
@@ -150,6 +152,7 @@ class OracleResult:
     link_busy: np.ndarray  #: int64[n_steps, n_links]
     final_state: np.ndarray  #: int64[N, 4]
     steps: list[OracleStep]
+    overrun: np.ndarray | None = None  #: bool[n_steps]: the step overran the fixed tick (``None``: barrier mode)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -232,8 +235,10 @@ def _wake(unit) -> None:
 class _Chip:
     """One timestep of one chip as SimPy processes (see the module docstring)."""
 
-    def __init__(self, model: CompiledModel, fired: np.ndarray, active: np.ndarray, enable: np.ndarray):
+    def __init__(self, model: CompiledModel, fired: np.ndarray, active: np.ndarray, enable: np.ndarray,
+                 tick_cycles: int = 0, overrun: str = "stretch"):
         m, tm = model, model.timing
+        self.tick_cycles, self.overrun_policy, self.tick_at = int(tick_cycles), overrun, None
         self.m, self.fired, self.active, self.enable = m, fired, active, enable
         self.C = m.n_cores
         self.env = simpy.Environment()
@@ -250,6 +255,13 @@ class _Chip:
         for c in range(self.C + 1):
             self.env.process(self._neuron_unit(c))
             self.env.process(self._synapse_unit(c))
+        if self.tick_cycles > 0:
+            self.env.process(self._tick())
+
+    def _tick(self):
+        """Fixed-tick mode: the system tick that starts the next step fires ``tick_cycles`` after this one."""
+        yield self.env.timeout(self.tick_cycles)
+        self.tick_at = self.env.now
 
     def _make_link(self, l: int) -> _Link:
         m, tm = self.m, self.m.timing
@@ -379,8 +391,14 @@ class _Chip:
         syn_free = np.array([u.free for u in self.syn], dtype=np.int64)
         self.counters[self.C, A["barrier"]] += 1
         t_end = max(int(self.neuron_end.max()), int(syn_free.max()))
+        work = t_end + int(self.m.timing[T["barrier_cycles"]])
+        step, late = work, False
+        if self.tick_at is not None:  # the step ends at the tick; work still running then is an overrun
+            late = work > self.tick_at
+            step = self.tick_at if (not late or self.overrun_policy == "violation") else work
         return OracleStep(
-            step_cycles=t_end + int(self.m.timing[T["barrier_cycles"]]),
+            work_cycles=work, overrun=late,
+            step_cycles=step,
             counters=self.counters,
             link_busy=np.array([link.busy for link in self.links], dtype=np.int64),
             packets=self.packets,
@@ -398,12 +416,14 @@ def _check_host_is_input(model: CompiledModel) -> None:
 
 
 def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray,
-                enable: np.ndarray | None = None) -> OracleStep:
+                enable: np.ndarray | None = None, tick_cycles: int = 0, overrun: str = "stretch") -> OracleStep:
     """Timing and counters of one timestep in which the neurons ``fired`` fire.
 
     ``fired``, ``active``: bool[N]; ``active`` decides each non-input neuron's
     update cost; entries of host (input) neurons in ``active`` are ignored.
     ``enable``: bool[N] (default all); disabled core neurons cost nothing (R9).
+    ``tick_cycles > 0``: fixed-tick mode with that period; ``overrun``: ``"stretch"`` (an overrunning step
+    lasts until its work is done) or ``"violation"`` (the step ends at the tick regardless).
     """
     model.check()
     _check_host_is_input(model)
@@ -412,7 +432,7 @@ def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray,
     enable = np.ones(N, bool) if enable is None else np.asarray(enable, dtype=bool)
     assert fired.shape == (N,) and active.shape == (N,) and enable.shape == (N,), \
         f"fired/active/enable must have shape ({N},)"
-    return _Chip(model, fired, active, enable).run()
+    return _Chip(model, fired, active, enable, tick_cycles, overrun).run()
 
 
 # --------------------------------------------------------------------------- functional part
@@ -431,12 +451,13 @@ def _cell_oracle(model: CompiledModel, g: int, acc: list, c_prev: int) -> tuple[
 
 
 def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
-               enable: np.ndarray | None = None) -> OracleResult:
+               enable: np.ndarray | None = None, tick_cycles: int = 0, overrun: str = "stretch") -> OracleResult:
     """Run ``n_steps`` timesteps: spec section 1 in plain Python integers, timing by :func:`oracle_step`.
 
     ``host_payloads`` int64[n_steps, n_host]: payload of each host neuron
     (``core_neuron_ptr[n_cores] .. N-1``, in order) per step; 0 = no event.
-    ``enable`` bool[n_steps, N] (default: all enabled): R9.
+    ``enable`` bool[n_steps, N] (default: all enabled): R9.  ``tick_cycles``, ``overrun``: fixed-tick
+    mode (:func:`oracle_step`).
     """
     model.check()
     _check_host_is_input(model)
@@ -489,7 +510,7 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
                 for j in range(int(model.row_ptr[row]), int(model.row_ptr[row + 1])):
                     acc[int(model.syn_target[j])][int(model.syn_acc[j])] += int(model.syn_weight[j]) * payload[g]
         fired_out[t], payload_out[t] = fired, payload
-        steps.append(oracle_step(model, np.array(fired), np.array(active), enable[t]))
+        steps.append(oracle_step(model, np.array(fired), np.array(active), enable[t], tick_cycles, overrun))
     return OracleResult(
         fired=fired_out,
         payload=payload_out,
@@ -498,4 +519,5 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
         link_busy=np.array([s.link_busy for s in steps], dtype=np.int64).reshape(n_steps, model.n_links),
         final_state=np.array(state, dtype=np.int64).reshape(N, 4),
         steps=steps,
+        overrun=np.array([s.overrun for s in steps], dtype=bool) if tick_cycles > 0 else None,
     )

@@ -53,7 +53,8 @@ def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, n
         if tokens is None:
             tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
         chip = load_replay_chip(cfg.chip, cfg.chip_overrides)
-        mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed)
+        mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed, cfg.map_settings, cfg.dataset,
+                              cfg.split)
     elif tokens is None:
         tokens, _ = load_tokens(mapped.golden.mf, cfg.dataset, cfg.split, cfg.tokens)
     tokens = np.asarray(tokens, np.int64)
@@ -75,7 +76,8 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
     C, Nn = cm.n_cores, cm.n_neurons
     host0 = eng.host_start
     emb_host_cols = mapped.stage_index[0] - host0
-    rec = RunRecord.empty(sched, C, cm.n_links, Lc)
+    rec = RunRecord.empty(sched, C, cm.n_links, Lc, in_use=np.diff(cm.core_neuron_ptr)[:C] > 0,
+                          timing_cycles=mapped.chip.timing_cycles())
     fired = np.zeros(Nn, np.uint8)
     payload = np.zeros(Nn, np.int64)
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)

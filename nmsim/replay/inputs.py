@@ -30,11 +30,12 @@ class ReplayConfig:
     dataset: str = DEFAULT_DATASET
     split: str = DEFAULT_SPLIT
     tokens: int | str = DEFAULT_TOKENS   #: a positive count, or "all"
-    placement: str = "snake"
+    placement: str = "balanced"   #: a strategy (nmsim.replay.mapped.PLACEMENTS) or a placement file
     mode: str = "pipelined"
     decoder: str = "chip"
     seed: int = 0
     chip_overrides: dict = field(default_factory=dict)  #: {"timing.hop_east_west_cycles": 41, ...}
+    map_settings: dict = field(default_factory=dict)    #: {"L1.max_neurons_per_core": 32, ...} (map.* keys)
     trace: bool = False
     trace_steps: int = DEFAULT_TRACE_STEPS
 

@@ -8,10 +8,14 @@ from typing import Any
 import numpy as np
 
 from nmsim.describe.chip import ChipSpec
-from nmsim.errors import MappingError
+from nmsim.errors import DatasetError, MappingError
 from nmsim.replay.network import LMNetwork, build_lm_network
 
-PLACEMENTS = ("snake", "partition")
+#: Placement strategies of a replay (``--placement``; a placement file is also accepted, see
+#: ``nmsim.map.placement_file``).  ``balanced`` is the default: the placement a compiler that
+#: balances each step's critical path would choose (``docs/mapping.md``).
+PLACEMENTS = ("balanced", "snake", "partition")
+DEFAULT_PLACEMENT = "balanced"
 
 
 @dataclass
@@ -24,25 +28,104 @@ class Mapped:
     stage_index: list    #: compiled neuron indices per stage (stage 0 = host emb)
     layer_index: list    #: compiled indices of each layer's units, in unit order
     readout_index: np.ndarray | None
+    calibration: dict | None = None  #: the tokens that measured the activity ``balanced`` used
 
 
-def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str = "chip", seed: int = 0) -> Mapped:
-    """Build the LM network of ``golden``, place it on ``chip`` and compile it."""
+#: ``balanced``: the best predicted candidates (within :data:`SIM_BAND` of the best prediction, at most
+#: this many) are replayed on the first :data:`SIM_TOKENS` calibration tokens; the measured fastest wins.
+SIM_CANDIDATES = 4
+SIM_BAND = 0.15
+SIM_TOKENS = 24
+
+
+def _select_by_replay(golden, lm, chip: ChipSpec, cands: list, ids: np.ndarray):
+    """The candidate with the shortest measured latency per token on calibration tokens (ties
+    within ``nmsim.map.balanced.TIE``: least energy), its measurements recorded in ``search``."""
+    import dataclasses
+
+    from nmsim.map.balanced import TIE
+    from nmsim.replay.driver import replay
+    from nmsim.replay.inputs import ReplayConfig
+
+    best_pred = cands[0].search["predicted_step_cycles"]
+    cands = [c for c in cands if c.search["predicted_step_cycles"] <= best_pred * (1 + SIM_BAND)]
+    if len(cands) == 1 or len(ids) == 0:
+        return cands[0]
+    measured = []
+    for pl in cands:
+        m = compiled(golden, lm, chip, pl)
+        s = replay(ReplayConfig(chip=chip.name, decoder=lm.decoder), mapped=m, tokens=ids).summary
+        measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl))
+    t_min = min(t for t, _, _ in measured)
+    pick = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])[2]
+    trial = [{"candidate": pl.search["chosen"], "predicted_step_cycles": pl.search["predicted_step_cycles"],
+              "latency_ns_per_token": t, "energy_nj_per_token": e} for t, e, pl in measured]
+    return dataclasses.replace(pick, search={**pick.search, "calibration_replay": trial})
+
+
+def compiled(golden, lm: LMNetwork, chip: ChipSpec, pl, calibration: dict | None = None) -> Mapped:
+    """Compile the placed network ``lm`` (placement ``pl``) into a :class:`Mapped`."""
     from nmsim.compile.build import compile_model, neuron_index
-    from nmsim.map.placement import place
 
-    if placement not in PLACEMENTS:
-        raise MappingError(f"placement {placement!r}; choices: {', '.join(PLACEMENTS)}")
-    lm = build_lm_network(golden, decoder=decoder)
+    cm = compile_model(chip, lm.net, pl)
+    layer_index = [neuron_index(cm, p) for p in lm.layer_pops]
+    readout_index = neuron_index(cm, lm.readout) if lm.readout else None
+    stage_index = [neuron_index(cm, lm.emb)] + layer_index + ([readout_index] if lm.readout else [])
+    return Mapped(golden, lm, chip, pl, cm, stage_index, layer_index, readout_index, calibration)
+
+
+def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 0, map_settings: dict | None = None,
+             dataset: str = "ptb", split: str = "test", need_workload: bool = False):
+    """Place ``lm`` (see :func:`build_replay`): ``(placement, calibration record or None, workload or None)``.
+    ``need_workload``: calibrate even when the strategy does not use it (``nmsim map``'s prediction)."""
+    from nmsim.map.options import map_options
+    from nmsim.map.placement import place
+    from nmsim.map.placement_file import is_placement_file, place_from_file
+
+    is_file = placement not in PLACEMENTS and is_placement_file(placement)
+    if placement not in PLACEMENTS and not is_file:
+        raise MappingError(f"placement {placement!r}; choices: {', '.join(PLACEMENTS)}, or a placement file "
+                           f"(.toml / .json)")
+    opts = map_options(map_settings)
+    calibration = wl = None
     try:
-        pl = place(chip, lm.net, strategy=placement, seed=seed)
+        if placement == "balanced" or need_workload:
+            from nmsim.replay.calibration import calibrate
+
+            try:
+                wl, ids = calibrate(golden, lm, dataset, split, opts.calibration_tokens)
+            except DatasetError as exc:
+                raise MappingError(f"the placement calibrates on {dataset} tokens: {exc}") from None
+            calibration = {k: wl.source[k] for k in ("dataset", "split", "start", "count", "reference")}
+        if is_file:
+            if opts.constrains:
+                raise MappingError("map.* limits do not apply to a placement file (it places every neuron itself)")
+            pl = place_from_file(chip, lm.net, placement)
+        elif placement == "balanced":
+            cands = place(chip, lm.net, strategy=placement, seed=seed, workload=wl, options=opts,
+                          candidates=SIM_CANDIDATES)
+            pl = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
+            calibration["replayed"] = int(min(SIM_TOKENS, len(ids)))
+        else:
+            pl = place(chip, lm.net, strategy=placement, seed=seed, options=opts)
     except MappingError as exc:
         sizes = (f"model {lm.net.name!r}: {lm.net.n_neurons - lm.emb_dim} neurons on cores "
                  f"(layers {lm.hidden}{', readout ' + str(lm.vocab_size) if lm.readout else ''}), "
                  f"{lm.net.nnz} synapses")
         raise MappingError(f"{exc} [{sizes}]") from None
-    cm = compile_model(chip, lm.net, pl)
-    layer_index = [neuron_index(cm, p) for p in lm.layer_pops]
-    readout_index = neuron_index(cm, lm.readout) if lm.readout else None
-    stage_index = [neuron_index(cm, lm.emb)] + layer_index + ([readout_index] if lm.readout else [])
-    return Mapped(golden, lm, chip, pl, cm, stage_index, layer_index, readout_index)
+    return pl, (calibration if placement == "balanced" else None), wl
+
+
+def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str = "chip", seed: int = 0,
+                 map_settings: dict | None = None, dataset: str = "ptb", split: str = "test") -> Mapped:
+    """Build the LM network of ``golden``, place it on ``chip`` and compile it.
+
+    ``placement``: a strategy of :data:`PLACEMENTS` or a placement file (TOML/JSON).  This library call
+    defaults to the ``snake`` baseline, which needs no calibration data (synthetic test models); the
+    commands, sweep points and studies default to :data:`DEFAULT_PLACEMENT` (``ReplayConfig.placement``).
+    ``map_settings``: ``map.*`` settings without the prefix.  ``balanced`` measures activity on
+    calibration tokens of ``dataset`` from a split other than ``split`` (the replayed one;
+    :mod:`nmsim.replay.calibration`)."""
+    lm = build_lm_network(golden, decoder=decoder)
+    pl, calibration, _ = place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split)
+    return compiled(golden, lm, chip, pl, calibration)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nmsim.account import price_steps
+from nmsim.account import LINES, busy_vector, price_steps_chip
 from nmsim.describe.actions import A, N_ACTIONS
 from nmsim.replay.schedule import Schedule
 
@@ -31,14 +31,23 @@ class RunRecord:
     g_dec_ops: int = 0          #: golden decoder synaptic operations
     dec_ops: int = 0            #: decoder synaptic operations reached by the last layer's sends
     peak_step_util: float = 0.0  #: the busiest link's busy share of its step, maximum over the steps
+    in_use: np.ndarray | None = None    #: int64[n_in_use] the cores that hold neurons
+    busy_vec: np.ndarray | None = None  #: int64[N_ACTIONS] busy cycles per count (nmsim.account.busy_vector)
+    busy: np.ndarray | None = None      #: int64[n_steps, n_in_use] work cycles of each in-use core per step
 
     @classmethod
-    def empty(cls, sched: Schedule, n_cores: int, n_links: int, n_layers: int) -> "RunRecord":
+    def empty(cls, sched: Schedule, n_cores: int, n_links: int, n_layers: int, in_use=None,
+              timing_cycles: dict | None = None) -> "RunRecord":
+        """``in_use bool[n_cores]`` (default all) and ``timing_cycles`` (the chip's ``timing_cycles()``;
+        ``None``: no per-core work is recorded, so only chips without power states can be priced)."""
         S = sched.n_steps
+        idx = np.flatnonzero(np.ones(n_cores, bool) if in_use is None else np.asarray(in_use, bool))
+        bv = None if timing_cycles is None else busy_vector(timing_cycles)
         return cls(sched, np.zeros(S, np.int64), np.zeros((S, N_ACTIONS), np.int64),
                    np.zeros((S, N_ACTIONS), np.int64), np.zeros((n_cores + 1, N_ACTIONS), np.int64),
                    np.zeros(n_links, np.int64), np.zeros(S, np.int64), np.zeros(n_layers, np.int64),
-                   np.zeros(n_layers, np.int64))
+                   np.zeros(n_layers, np.int64), in_use=idx, busy_vec=bv,
+                   busy=None if bv is None else np.zeros((S, idx.size), np.int64))
 
     def add_step(self, s: int, cycles: int, counters: np.ndarray, link_busy: np.ndarray) -> None:
         """Step ``s`` took ``cycles`` with per-core ``counters [n_cores+1, N_ACTIONS]`` and ``link_busy``."""
@@ -48,6 +57,8 @@ class RunRecord:
         self.cnt_host[s] = counters[C]
         self.cnt_core_total += counters
         self.busy_total += link_busy
+        if self.busy is not None:
+            self.busy[s] = counters[self.in_use] @ self.busy_vec
         if cycles > 0:
             self.peak_step_util = max(self.peak_step_util, float(link_busy.max(initial=0)) / cycles)
 
@@ -82,9 +93,30 @@ def step_owner(sched: Schedule) -> np.ndarray:
 
 
 def price(chip, rec: RunRecord):
-    """The record's energy (:class:`nmsim.account.StepEnergy`) at the chip's costs."""
-    return price_steps(rec.cnt_cores, rec.cnt_host, rec.step_cycles, chip.energy.vector_pj(),
-                       chip.static.core_power_mw, chip.n_cores, chip.clock.frequency_hz)
+    """The record's energy (:class:`nmsim.account.StepEnergy`) at the chip's costs, power states and
+    timestep mode (its ``step_cycles`` are the steps under the mode)."""
+    busy = rec.busy
+    if busy is None and rec.in_use is not None and rec.in_use.size < chip.n_cores:
+        busy = np.zeros((rec.step_cycles.shape[0], rec.in_use.size), np.int64)
+    return price_steps_chip(rec.cnt_cores, rec.cnt_host, rec.step_cycles, chip, busy)
+
+
+def time_and_power(chip, energy, n_in_use: int) -> dict:
+    """The ``timestep`` and ``power`` sections of ``summary.json`` (``docs/power-and-time.md``)."""
+    ts, ns = energy.timestep, 1e9 / chip.clock.frequency_hz
+    ps, ops = chip.power_states, chip.operating_points
+    return {
+        "timestep": {"mode": ts.mode, "period_ns": _r(ts.period_cycles * ns) if ts.mode == "fixed" else None,
+                     "overrun_policy": ts.overrun_policy if ts.mode == "fixed" else None,
+                     "overrun_steps": ts.overrun_steps, "worst_overrun_ns": _r(ts.worst_overrun_cycles * ns),
+                     "real_time_violations": ts.real_time_violations,
+                     "shortest_period_ns": _r(ts.shortest_period_cycles * ns)},
+        "power": {"unused_cores": ps.unused_cores, "idle_step_gating": ps.idle_step_gating,
+                  "cores_in_use": int(n_in_use), "cores_unused": int(chip.n_cores - n_in_use),
+                  "operating_point": None if ops is None else ops.selected,
+                  "voltage_v": None if ops is None else ops.points[ops.selected].voltage_v,
+                  "frequency_hz": chip.clock.frequency_hz},
+    }
 
 
 def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, sim_wall: float) -> ReplayResult:
@@ -93,9 +125,10 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
 
     chip, cm, lm, sched = mapped.chip, mapped.model, mapped.lm, rec.sched
     N = len(tokens)
-    cnt_cores, cnt_host, step_cycles, host_out = rec.cnt_cores, rec.cnt_host, rec.step_cycles, rec.host_out
+    cnt_cores, cnt_host, host_out = rec.cnt_cores, rec.cnt_host, rec.host_out
     hz = chip.clock.frequency_hz
     energy = price(chip, rec)
+    step_cycles = energy.step_cycles  # the steps under the chip's timestep mode
     step_pj = energy.step_pj
     total_pj = float(step_pj.sum())
     total_ns = float(energy.latency_ns.sum())
@@ -112,6 +145,9 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
     pk = cnt_cores[:, A["packet_send"]] + host_out
     tok_pk = np.bincount(owner, weights=pk, minlength=N).astype(np.int64)
     tok_cycles = np.bincount(owner, weights=step_cycles, minlength=N).astype(np.int64)
+    tok_lines = {k: np.bincount(owner, weights=v, minlength=N) for k, v in energy.lines_step_pj.items()}
+    tok_over = np.bincount(owner, weights=energy.timestep.overrun, minlength=N).astype(np.int64)
+    lines = energy.lines_pj()
 
     tot = cnt_cores.sum(axis=0) + cnt_host.sum(axis=0)
     cats = energy.categories()
@@ -146,7 +182,10 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
         "simulated_time_ns": _r(total_ns),
         "steps": int(sched.n_steps),
         "energy_nj_per_token": {"total": _r(total_pj * 1e-3 / N),
-                                **{c: _r(v * 1e-3 / N) for c, v in cats.items()}},
+                                **{c: _r(v * 1e-3 / N) for c, v in cats.items()},
+                                "wake": _r(lines["wake"] * 1e-3 / N)},
+        "static_nj_per_token": {k: _r(lines[k] * 1e-3 / N) for k in LINES if k != "wake"},
+        **time_and_power(chip, energy, 0 if rec.in_use is None else rec.in_use.size),
         "energy_nj_total": _r(total_pj * 1e-3),
         "traffic": {"packets": packets, "flits": flits, "hops": hops,
                     "host_packets_out": int(host_out.sum()),
@@ -173,7 +212,8 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
         rows.append({"token": t, "id": int(tokens[t]), "latency_cycles": int(lat_cyc[t]),
                      "latency_ns": _r(float(lat_ns[t])), "energy_nj": _r(float(tok_pj[t]) * 1e-3),
                      "events": int(tok_spk[t]), "packets": int(tok_pk[t]), "synaptic_ops": int(tok_ops[t]),
-                     "step_cycles": int(tok_cycles[t])})
+                     "step_cycles": int(tok_cycles[t]), "overrun_steps": int(tok_over[t]),
+                     **{f"{k}_nj": _r(float(tok_lines[k][t]) * 1e-3) for k in LINES}})
     trace = None
     if traces:
         from nmsim.report.replay_trace import replay_trace

@@ -78,6 +78,18 @@ def cell_columns(layer) -> dict:
     return vals
 
 
+def decoder_payload_bits(golden) -> int:
+    """Bits the on-chip decoder's logits need: the proven bound ``max_v sum_j |E[v, j]| * 2**(b-1) + |b_dec[v]|``
+    (``b``: the last layer's payload width, so ``|y_j| <= 2**(b-1)``), as a signed width, at most 32 (the
+    logits saturate to int32).  The decoder's event payload is this wide; if the chip's ``noc.payload_bits``
+    is narrower, mapping refuses (naming both widths) and ``decoder="host"`` is the way out
+    (``docs/replay.md``)."""
+    ymax = 1 << (int(golden.layers[-1].cell.payload_bits) - 1)
+    bound = int((np.abs(golden.emb).astype(np.int64).sum(axis=1) * ymax
+                 + np.abs(np.asarray(golden.dec_bias, np.int64))).max(initial=0))
+    return min(32, bound.bit_length() + 1)
+
+
 def build_lm_network(golden, decoder: str = "chip", name: str | None = None) -> LMNetwork:
     """The network of ``golden`` (a :class:`nmsim.lm.golden.GoldenModel`)."""
     if decoder not in DECODERS:
@@ -111,7 +123,8 @@ def build_lm_network(golden, decoder: str = "chip", name: str | None = None) -> 
     readout = None
     if decoder == "chip":
         readout = "dec"
-        net.add_population("dec", "readout", V, payload_bits=32, to_host=True, bias=golden.dec_bias)
+        net.add_population("dec", "readout", V, payload_bits=decoder_payload_bits(golden), to_host=True,
+                           bias=golden.dec_bias)
         net.connect(pops[-1], "dec", sp.csr_matrix(golden.emb.T), accumulator=0)
     return LMNetwork(net=net, kind=kind, n_layers=len(pops), layer_pops=pops, emb="emb", decoder=decoder,
                      readout=readout, vocab_size=V, emb_dim=E, hidden=hidden)

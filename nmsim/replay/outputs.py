@@ -17,7 +17,8 @@ from pathlib import Path
 from nmsim.output_files import check_out_dir, dumps_json, output_set, strict, write_atomic
 
 TOKENS_COLUMNS = ("token", "id", "latency_cycles", "latency_ns", "energy_nj", "events", "packets",
-                  "synaptic_ops", "step_cycles")
+                  "synaptic_ops", "step_cycles", "overrun_steps", "static_active_nj", "static_idle_nj",
+                  "static_gated_nj", "static_chip_nj", "wake_nj")
 #: summary keys that hold wall-clock values (the only ones that differ between runs)
 WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")
 
@@ -86,7 +87,10 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
                     "populations": {p.name: {"model": p.model, "n": p.n, "payload_bits": p.payload_bits,
                                              "to_host": p.to_host}
                                     for p in mapped.lm.net.populations.values()},
-                    "synapses": int(mapped.lm.net.nnz)},
+                    "synapses": int(mapped.lm.net.nnz),
+                    "map_settings": dict(pl.options or {}),
+                    "calibration": getattr(mapped, "calibration", None),
+                    "search": pl.search},
         "versions": versions(),
     }
 

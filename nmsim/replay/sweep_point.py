@@ -2,9 +2,10 @@
 
 Parameters (flat dotted keys): ``chip``, ``model``, ``dataset``, ``tokens`` (required);
 ``split`` (``test``), ``offset`` (0: first token of the split), ``mode`` (``pipelined``),
-``placement`` (``snake``), ``decoder`` (``chip``), ``seed`` (0), and any
+``placement`` (``balanced``; calibrated on a split other than ``split``), ``decoder`` (``chip``), ``seed`` (0), and any
 ``chip.<table>.<key>`` (a chip-description value, applied on top of the chip's
-replay profile and checked by the chip loader).  Pure: no wall-clock metric.
+replay profile and checked by the chip loader) and any ``map.<key>`` (a mapper setting,
+``nmsim.map.options``, e.g. ``map.max_neurons_per_core``).  Pure: no wall-clock metric.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ PARAMS = {
     "mode": (str,), "placement": (str,), "decoder": (str,), "seed": (int,),
 }
 REQUIRED = ("chip", "model", "dataset", "tokens")
-DEFAULTS = {"split": "test", "offset": 0, "mode": "pipelined", "placement": "snake", "decoder": "chip", "seed": 0}
+DEFAULTS = {"split": "test", "offset": 0, "mode": "pipelined", "placement": "balanced", "decoder": "chip", "seed": 0}
 
 
 def _overrides(params: dict) -> dict:
     return {k[len("chip."):]: v for k, v in params.items() if k.startswith("chip.")}
+
+
+def _map_settings(params: dict) -> dict:
+    return {k[len("map."):]: v for k, v in params.items() if k.startswith("map.")}
 
 
 def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
 
     params = dict(params)
     for key, value in params.items():
-        if key.startswith("chip."):
+        if key.startswith(("chip.", "map.")):
             continue
         if key not in PARAMS:
             allowed = ", ".join(list(PARAMS) + ["chip.<table>.<key> of the chip description"])
@@ -64,6 +69,12 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
         raise SweepError(f"parameter 'dataset': {exc}") from None
     if params["split"] not in SPLITS:
         raise SweepError(f"parameter 'split' = {params['split']!r}; choices: {', '.join(SPLITS)}")
+    try:
+        from nmsim.map.options import map_options
+
+        map_options(_map_settings(params))
+    except NmsimError as exc:
+        raise SweepError(f"map parameters: {exc}") from None
     ov = _overrides(params)
     try:
         _chip(params["chip"], tuple(sorted(ov.items())))
@@ -90,10 +101,11 @@ def _golden(model: str):
 
 
 @lru_cache(maxsize=2)
-def _mapped(model: str, chip: str, ov: tuple, placement: str, decoder: str, seed: int):
+def _mapped(model: str, chip: str, ov: tuple, placement: str, decoder: str, seed: int, ms: tuple = (),
+            dataset: str = "ptb", split: str = "test"):
     from nmsim.replay import build_replay
 
-    return build_replay(_golden(model), _chip(chip, ov), placement, decoder, seed)
+    return build_replay(_golden(model), _chip(chip, ov), placement, decoder, seed, dict(ms), dataset, split)
 
 
 def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
@@ -105,14 +117,15 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     p = validate_sweep_params(params)
     ov = tuple(sorted(_overrides(p).items()))
     golden = _golden(p["model"])
-    mapped = _mapped(p["model"], p["chip"], ov, p["placement"], p["decoder"], p["seed"])
+    ms = tuple(sorted(_map_settings(p).items()))
+    mapped = _mapped(p["model"], p["chip"], ov, p["placement"], p["decoder"], p["seed"], ms, p["dataset"], p["split"])
     mapped = copy.copy(mapped)
     mapped.model = copy.deepcopy(mapped.model)  # the engine never writes the model; a copy keeps points independent
     ids, _ = load_tokens(golden.mf, p["dataset"], p["split"], p["offset"] + p["tokens"])
     toks = ids[p["offset"]:]
     cfg = ReplayConfig(model=p["model"], chip=p["chip"], dataset=p["dataset"], split=p["split"],
                        tokens=p["tokens"], placement=p["placement"], mode=p["mode"], decoder=p["decoder"],
-                       seed=p["seed"], chip_overrides=dict(ov))
+                       seed=p["seed"], chip_overrides=dict(ov), map_settings=dict(ms))
     s = replay(cfg, mapped=mapped, tokens=toks).summary
     e = s["energy_nj_per_token"]
     out: dict[str, float | int | str] = {
@@ -136,6 +149,11 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     for k, v in e.items():
         if k != "total":
             out[f"energy_{k}_nj"] = v
+    for k, v in s["static_nj_per_token"].items():
+        out[f"energy_{k}_nj"] = v
+    ts = s["timestep"]
+    out.update(overrun_steps=ts["overrun_steps"], worst_overrun_us=ts["worst_overrun_ns"] / 1e3,
+               shortest_period_us=ts["shortest_period_ns"] / 1e3)
     for k, v in s["activity"].items():
         out[f"activity_{k}"] = v
     return out

@@ -18,6 +18,8 @@ import numpy as np
 
 from nmsim.compile.compiled import MODEL_INPUT, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
 from nmsim.describe.actions import N_ACTIONS
+from nmsim.describe.limits import MAX_CORES, MAX_LINKS
+from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
 from nmsim.sim.result import PacketTrace, SimResult, StepResult
@@ -72,8 +74,8 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
                     np.where(ys[None, :] > ys[:, None], PORT_N, PORT_S)))
     next_link = np.where(np.arange(R)[:, None] == np.arange(R)[None, :], -1, 4 * np.arange(R)[:, None] + port)
     link_tab = np.zeros((NL, 8), np.int64)
-    link_tab[:, tm.LT_OCC], link_tab[:, tm.LT_LAT], link_tab[:, tm.LT_STEP] = occ, lat, np.maximum(occ, 1)
-    link_tab[:, tm.LT_DOWN], link_tab[:, tm.LT_RANK] = down, link_rank
+    link_tab[:, ev.LT_OCC], link_tab[:, ev.LT_LAT], link_tab[:, ev.LT_STEP] = occ, lat, np.maximum(occ, 1)
+    link_tab[:, ev.LT_DOWN], link_tab[:, ev.LT_RANK] = down, link_rank
     return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
                 link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
                 hops_x=hops_x, hops_y=hops_y)
@@ -103,8 +105,9 @@ class Engine:
         unknown = set(np.unique(model.neuron_model).tolist()) - set(fn.SUPPORTED_MODELS)
         if unknown:
             raise ValueError(f"neuron model id(s) {sorted(unknown)} not supported; choices: {fn.SUPPORTED_MODELS}")
-        if C >= 2**16 or model.n_links >= 2**16 - 1:
-            raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits")
+        if C >= MAX_CORES or model.n_links >= MAX_LINKS:
+            raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits "
+                             f"(n_cores < {MAX_CORES}, n_links < {MAX_LINKS})")
         self.neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int32)
         self.lt = link_tables(model)
         NL = model.n_links
@@ -120,23 +123,15 @@ class Engine:
         self._finish = np.zeros(N, np.int64)
         self._core_end = np.zeros(C + 1, np.int64)
         self._syn_free = np.zeros(C + 1, np.int64)
-        self._err = np.zeros(1, np.int64)
         self._inj_ptr = np.zeros(C + 2, np.int64)
-        self._inj_head = np.zeros(C + 1, np.int64)
-        self._far = np.zeros(C + 1, np.int64)
-        self._ws_link = np.zeros((NL, 8), np.int64)
-        self._dbits = np.zeros((NL + 63) // 64, np.uint64)
-        self._dnext = np.zeros((NL + 63) // 64, np.uint64)
-        self._wq = np.zeros(NL * depth * (4 + int(cores_per_router) + 1), np.int64)
-        self._bucket = np.full(tm.wheel_size(self.lt["link_lat"], self.lt["link_step"]), -1, np.int64)
-        self._alloc_pool((depth + 4) * NL + 64)
+        self._links = ev.LinkTables(self.lt["link_tab"], self.lt["rank_link"], self.lt["next_link"],
+                                    model.core_router, depth)
+        self._ws = ev.new_workspace(NL, C, depth, int(cores_per_router),
+                                    ev.wheel_size(self.lt["link_lat"], self.lt["link_step"]))
         self._alloc_packets(int(min(model.route_ptr[-1], 1 << 16)))
         self.reset()
 
     # ------------------------------------------------------------ workspace
-    def _alloc_pool(self, n: int) -> None:
-        self._ev = [np.zeros(n, np.int64) for _ in range(3)]
-
     def _alloc_packets(self, n: int) -> None:
         n = max(n, 1)
         self._pk_cap = n
@@ -195,22 +190,12 @@ class Engine:
                          self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
                          m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
                          lt["hops_y"], m.timing, self.trace)
-        tr = self._trace_arrays(n_pk)
-        while True:
-            tm.run_events(out_link_busy, self._syn_free, self._err, *tr, self.trace,
-                          self._pk, n_pk, self._inj_ptr, self._inj_list, m.core_router, m.timing,
-                          lt["link_tab"], lt["rank_link"], lt["next_link"], m.n_routers,
-                          self._ws_link, self._dbits, self._dnext, self._wq,
-                          self._bucket, *self._ev, self._far, self._inj_head, self._hop)
-            if self._err[0] == 0:
-                break
-            # workspace too small (not expected with the sizes of __init__): grow it and rerun this step's timing
-            if max(self._ev[0].shape[0], self._wq.shape[0]) > 1 << 28:
-                raise RuntimeError(f"run_events error {int(self._err[0])}: workspace keeps growing (a bug)")
-            if self._err[0] == tm.ERR_EVENT_POOL:
-                self._alloc_pool(2 * self._ev[0].shape[0])
-            else:
-                self._wq = np.zeros(2 * self._wq.shape[0], np.int64)
+        tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if self.trace else ev.no_trace(self._tr_ptr)
+        packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
+        while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
+                                                  tr))) != ev.EventError.OK:
+            # workspace too small (not expected with the sizes of new_workspace): grow it and rerun this step's timing
+            self._ws = ev.grow_workspace(self._ws, err)
         C = m.n_cores
         # the host's column of _syn_free is its last arrival (packets to the host cost no synapse work)
         end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
@@ -219,20 +204,12 @@ class Engine:
         self.t += 1
         return cycles, trace
 
-    def _trace_arrays(self, n_pk: int) -> tuple:
-        if not self.trace:
-            z = np.zeros(0, np.int64)
-            return (z, np.zeros(0, np.int32), self._tr_ptr, z, z, z)
-        n_links = int(self._tr_ptr[n_pk])
-        return (np.zeros(n_links, np.int64), np.zeros(n_links, np.int32), self._tr_ptr,
-                np.zeros(n_pk, np.int64), np.zeros(n_pk, np.int64), np.zeros(n_pk, np.int64))
-
-    def _make_trace(self, n_pk: int, tr: tuple) -> PacketTrace:
-        grant, link, ptr, arrival, s0, s1 = tr
+    def _make_trace(self, n_pk: int, tr: ev.EventTrace) -> PacketTrace:
+        grant, link, ptr, arrival, s0, s1 = tr.grant, tr.link, tr.ptr, tr.arrival, tr.syn_start, tr.syn_end
         src = self._pk_src[:n_pk].copy()
         return PacketTrace(step=np.full(n_pk, self.t, np.int64), seq=np.arange(n_pk, dtype=np.int64), src_neuron=src,
                            route=self._pk_route[:n_pk].copy(), src_core=self.neuron_core[src],
-                           dst_core=self._pk[:n_pk, tm.PK_DST].astype(np.int32), link_ptr=ptr[:n_pk + 1].copy(),
+                           dst_core=self._pk[:n_pk, ev.PK_DST].astype(np.int32), link_ptr=ptr[:n_pk + 1].copy(),
                            link=link, grant=grant,
                            arrival=arrival, syn_start=s0, syn_end=s1)
 

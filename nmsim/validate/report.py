@@ -304,9 +304,10 @@ def run_validation(out: Path, quick: bool = False, oracle_cases: int | None = No
                "3. **Network model under load**: nmsim arbitrates every link cycle by cycle (finite buffers, one "
                "cycle of credit return); SANA-FE estimates network delay analytically from per-link message density, "
                "blocking a message when its route holds more than (hops+1) x buffer messages. Causes 2 and 3 leave "
-               "nmsim about 6% shorter per step on the two loaded networks (hundreds to thousands of packets per "
-               "step). SANA-FE's `detailed` times also vary slightly from run to run (random-mesh: 2410-2422 ns mean "
-               "per step over three runs); nmsim's are byte-identical.",
+               "nmsim 2-7% shorter per step on the two loaded networks (hundreds to thousands of packets per "
+               "step; the table above gives each). SANA-FE's `detailed` times also vary slightly from run to run; "
+               "nmsim's are byte-identical. `nmsim validate --sanafe ... --timing sanafe-simple` reproduces "
+               "SANA-FE's `simple` model instead (`docs/validation.md` §3).",
                "4. **Granularity**: SANA-FE works in seconds (doubles) per timestep; nmsim in integer cycles of the "
                "import clock (10 GHz: every latency in these files is a whole number of 0.1 ns cycles, so no "
                "rounding occurred; the importer lists any rounding in its notes).", "",

@@ -1,0 +1,198 @@
+"""Predicted cost of one timestep under a placement: per-core work and the step's critical path.
+
+The ``balanced`` strategy (:mod:`nmsim.map.balanced`) minimises :func:`predict`'s
+``critical_cycles``; ``nmsim map`` prints it.  The model (``docs/mapping.md``) takes the
+expected events per step of every neuron (``rate``, from calibration tokens) and the
+chip's cycle costs (``docs/engine-model.md`` §2), all in cycles per step:
+
+``neuron[c]``  = Σ over the core's neurons of ``neuron_update_active_cycles``
+``synapse[c]`` = Σ over its CSR rows (source ``s``, this core) of
+                 ``rate[s] * (packet_receive_cycles + ceil(nnz(row) / synapses_per_read) * synapse_read_cycles)``
+``send[c]``    = Σ over its neurons of ``rate * routes * spike_send_cycles`` (host: ``io_packet_cycles``)
+``net[c]``     = the longest XY route latency of a row into ``c`` (injection + hops + local delivery)
+``out[c]``     = ``max(neuron[c], send[c])``: when the core's last packet has left
+``critical[c]``= ``max(neuron[c] + synapse[c], max over its source cores s of out[s]) + net[c]``
+
+The step is predicted to take ``max(max_c critical[c], max_c out[c], host) + barrier_cycles``
+where ``host`` is the arrival of the last packet routed to the host.  The neuron and synapse
+units overlap on the chip, so the sum is a conservative bound; it is the quantity balanced.
+Energy (pJ per step; the tie-break): the expected count of every action per step, priced by
+:mod:`nmsim.account` with the static power of the cores in use over the predicted step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from nmsim.describe.actions import A
+from nmsim.describe.chip import ChipSpec
+from nmsim.describe.network import Network
+from nmsim.map.connectivity import Connectivity
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """What the cost model needs of a network: synapse counts and expected events per step.
+
+    ``counts`` CSC ``int64[N, N]``: synapses ``s -> d`` (all projections); ``rate[g]``: expected
+    events of neuron ``g`` per step (1.0 for neurons that send every step); ``to_host[g]``: the
+    neuron also routes its events to the host; ``source``: where the rates came from (run.json).
+    """
+
+    counts: sp.csc_matrix
+    rate: np.ndarray
+    to_host: np.ndarray
+    source: dict
+
+
+def synapse_counts(net: Network, conn: Connectivity) -> sp.csc_matrix:
+    """``counts[s, d]`` = number of synapses from ``s`` into ``d`` (network order), CSC, sorted."""
+    rows, cols = [], []
+    for q in net.projections:
+        coo = q.weights.tocoo()
+        rows.append(coo.row.astype(np.int64) + conn.offset[q.src])
+        cols.append(coo.col.astype(np.int64) + conn.offset[q.dst])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    m = sp.csc_matrix((np.ones(r.size, np.int64), (r, c)), shape=(conn.n, conn.n))
+    m.sum_duplicates()
+    m.sort_indices()
+    return m
+
+
+def workload(net: Network, conn: Connectivity, rates: dict | None = None, source: dict | None = None) -> Workload:
+    """A :class:`Workload` with ``rates[pop]`` (scalar or per neuron, events per step); populations
+    not given send every step (rate 1.0, the worst case)."""
+    rate = np.ones(conn.n, np.float64)
+    to_host = np.zeros(conn.n, bool)
+    for name, p in net.populations.items():
+        off = conn.offset[name]
+        if rates and name in rates:
+            rate[off:off + p.n] = np.broadcast_to(np.asarray(rates[name], np.float64), (p.n,))
+        to_host[off:off + p.n] = bool(p.to_host)
+    if source is None:
+        source = ({"kind": "given", "populations": sorted(rates)} if rates else
+                  {"kind": "worst case", "note": "every neuron sends every step"})
+    return Workload(synapse_counts(net, conn), rate, to_host, dict(source))
+
+
+def route_latency(chip: ChipSpec) -> np.ndarray:
+    """``int64[n_cores+1, n_cores+1]``: cycles from a packet's injection request to its arrival,
+    idle mesh (injection + XY hops + ejection); row/column ``n_cores`` is the host."""
+    from nmsim.map.placement import core_xy
+
+    t, f = chip.timing, chip.flits_per_packet
+    xy = core_xy(chip).astype(np.int64)
+    dx = np.abs(xy[:, None, 0] - xy[None, :, 0])
+    dy = np.abs(xy[:, None, 1] - xy[None, :, 1])
+    inj = np.full(xy.shape[0], t.spike_send_cycles, np.int64)
+    inj[-1] = t.io_packet_cycles
+    return (inj[:, None] + dx * (t.hop_east_west_cycles + f - 1) + dy * (t.hop_north_south_cycles + f - 1)
+            + t.local_delivery_cycles + f - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """Per core (``[n_cores]``, cycles per step): ``neuron``, ``synapse``, ``send``, ``net``, ``critical``;
+    ``host_send``/``host_in``: the host's injection work and the arrival of its last packet;
+    ``step_cycles``: the predicted step (barrier included); ``energy_pj`` per step; ``packets``
+    per step; ``critical_core`` (``n_cores`` = the host)."""
+
+    neuron: np.ndarray
+    synapse: np.ndarray
+    send: np.ndarray
+    net: np.ndarray
+    critical: np.ndarray
+    host_send: float
+    host_in: float
+    step_cycles: float
+    energy_pj: float
+    packets: float
+    critical_core: int
+
+
+def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarray,
+            lat: np.ndarray | None = None) -> Prediction:
+    """The step cost of ``core_of`` (``int64[N]``, network order, host = ``n_cores``)."""
+    C = chip.n_cores
+    t, f = chip.timing, chip.flits_per_packet
+    spr = chip.core.synapses_per_read
+    if lat is None:
+        lat = route_latency(chip)
+    core_of = np.asarray(core_of, np.int64)
+    cnt = wl.counts
+    dst = np.repeat(np.arange(conn.n, dtype=np.int64), np.diff(cnt.indptr))
+    src = cnt.indices.astype(np.int64)
+    key, inv = np.unique(src * (C + 1) + core_of[dst], return_inverse=True)
+    nnz = np.bincount(inv, weights=cnt.data, minlength=key.size)
+    ps, pc = key // (C + 1), key % (C + 1)
+    reads = -(-nnz // spr)
+    r = wl.rate[ps]
+    syn = np.bincount(pc, weights=r * (t.packet_receive_cycles + reads * t.synapse_read_cycles),
+                      minlength=C + 1)[:C]
+    host = ~conn.is_host
+    neuron = np.bincount(core_of[host], minlength=C + 1)[:C].astype(np.float64) * t.neuron_update_active_cycles
+    routes = np.bincount(ps, minlength=conn.n) + wl.to_host
+    pk = wl.rate * routes  # packets per step of each neuron
+    sent = np.bincount(core_of, weights=pk, minlength=C + 1)
+    send = sent[:C] * t.spike_send_cycles
+    host_send = float(sent[C]) * t.io_packet_cycles
+    out = np.append(np.maximum(neuron, send), host_send)
+    pl = lat[core_of[ps], pc]
+    net = np.zeros(C + 1)
+    np.maximum.at(net, pc, pl)
+    arrive = np.zeros(C + 1)
+    np.maximum.at(arrive, pc, out[core_of[ps]] + pl)
+    crit = np.maximum(neuron + syn + net[:C], arrive[:C])
+    th = np.flatnonzero(wl.to_host & (wl.rate > 0))
+    host_in = 0.0
+    if th.size:
+        hc = core_of[th]
+        host_in = float(max((out[hc] + lat[hc, C]).max(), (wl.rate[th] * f).sum()))
+    tails = np.append(np.maximum(crit, out[:C]), max(host_in, host_send))
+    k = int(np.argmax(tails))
+    step = float(tails[k]) + chip.barrier_cycles
+    energy = _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step)
+    return Prediction(neuron, syn, send, net[:C], crit, host_send, host_in, step, energy,
+                      float(pk.sum()), k)
+
+
+def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> float:
+    """Expected counts per step of every action, priced by :func:`nmsim.account.price_steps` with the
+    static power of the cores in use over the predicted step (pJ per step)."""
+    from nmsim.account import price_steps
+    from nmsim.describe.actions import N_ACTIONS
+
+    C, f = chip.n_cores, chip.flits_per_packet
+    xy = _xy(chip)
+    host = ~conn.is_host
+    src_core = core_of[ps]
+    from_host = src_core == C
+    hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+    cores, hostc = np.zeros(N_ACTIONS), np.zeros(N_ACTIONS)
+    cores[A["neuron_update_active"]] = host.sum()
+    cores[A["spike"]] = wl.rate[host].sum()
+    hostc[A["spike"]] = wl.rate[~host].sum()
+    cores[A["packet_send"]] = pk[host].sum()
+    hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum()  # sent by the host, received by it
+    th_hops = np.abs(xy[core_of[th]] - xy[C])
+    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south")):
+        cores[A[name]] = f * ((r * hops[:, j])[~from_host].sum() + (wl.rate[th] * th_hops[:, j]).sum())
+        hostc[A[name]] = f * (r * hops[:, j])[from_host].sum()
+    cores[A["local_delivery"]] = cores[A["packet_receive"]] = r.sum()
+    cores[A["synapse_read"]] = (r * reads).sum()
+    cores[A["synaptic_op"]] = (r * nnz).sum()
+    hostc[A["barrier"]] = 1
+    used = int((np.bincount(core_of[host], minlength=C + 1)[:C] > 0).sum())
+    e = price_steps(cores[None], hostc[None], [int(round(step))], chip.energy.vector_pj(),
+                    chip.static.core_power_mw, used, chip.clock.frequency_hz)
+    return e.total_pj
+
+
+def _xy(chip: ChipSpec) -> np.ndarray:
+    from nmsim.map.placement import core_xy
+
+    return core_xy(chip).astype(np.int64)
