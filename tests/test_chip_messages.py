@@ -80,7 +80,8 @@ REJECTED = [
     ("schema 2", ("schema_version = 1", "schema_version = 2"), "schema_version: unsupported version 2; this nmsim reads 1"),
     ("name", ('name = "test-2x2"', "name = 5"), "name: expected a string, got int 5"),
     ("description", ('description = "Synthetic', 'description = 1\nx = "'), "x: unknown key; allowed: barrier, clock, "
-     "core, description, energy, energy_table, mesh, name, noc, replay, schema_version, static, timing"),
+     "core, description, energy, energy_table, mesh, name, noc, operating_point, operating_points, power, replay, "
+     "schema_version, static, timestep, timing"),
     ("description type", ('description = "Synthetic 2x2 mesh, 2 cores per router, for hand-checked tests (not a real '
                           'chip)"', "description = [1]"), "description: expected a string, got list [1]"),
     # mesh
@@ -262,7 +263,8 @@ def test_override_tables_that_cannot_be_set(sec):
         load_chip_variant("test-2x2", overrides={f"{sec}.x": 1})
     assert str(exc.value).startswith(f"--set chip.{sec}.x=1: unknown key")
     if sec == "bogus":
-        assert str(exc.value).endswith("; allowed: barrier, clock, core, energy, mesh, noc, static, timing")
+        assert str(exc.value).endswith("; allowed: barrier, clock, core, energy, mesh, noc, operating_point, "
+                                       "operating_points, power, static, timestep, timing")
 
 
 def test_override_values_and_sources():

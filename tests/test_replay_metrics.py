@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nmsim.describe.actions import A, ACTIONS, N_ACTIONS
+from nmsim.describe.actions import A, N_ACTIONS
+from nmsim.describe.chip import load_chip_variant
 from nmsim.replay.check import Mismatch
 from nmsim.replay.metrics import RunRecord, _r, assemble, price, step_owner
 from nmsim.replay.schedule import make_schedule
@@ -24,10 +25,10 @@ PJ = {"neuron_update_active": 10.0, "neuron_update_idle": 1.0, "spike": 2.0, "pa
 CYCLES = [10, 20, 30, 40]            # 1 MHz: 10_000, 20_000, 30_000, 40_000 ns
 
 
-def _chip(name="hand-chip"):
-    return SimpleNamespace(name=name, n_cores=2, flits_per_packet=2, clock=SimpleNamespace(frequency_hz=1e6),
-                           energy=SimpleNamespace(vector_pj=lambda: tuple(PJ[a] for a in ACTIONS)),
-                           static=SimpleNamespace(core_power_mw=0.01))
+def _chip(**overrides):
+    """test-2x2 cut down to one router with 2 cores: 1 MHz, (20 + 8) / 16 -> 2 flits, 0.01 mW per core."""
+    over = {"mesh.width": 1, "mesh.height": 1, "static.core_power_mw": 0.01}
+    return load_chip_variant("test-2x2", overrides={**over, **overrides})
 
 
 def _counts(step):
@@ -60,9 +61,9 @@ def _record():
     return rec
 
 
-def _mapped(header=None, readout=True):
+def _mapped(header=None, readout=True, **chip):
     return SimpleNamespace(
-        chip=_chip(), model=None,
+        chip=_chip(**chip), model=None,
         lm=SimpleNamespace(hidden=[8], layer_pops=["L1"], readout=readout, decoder="chip"),
         golden=SimpleNamespace(mf=SimpleNamespace(header=header if header is not None else {"name": "tiny-lm"},
                                                   path="/models/tiny.nmsim")),
@@ -126,8 +127,9 @@ def test_summary_by_hand():
     assert s["throughput_tokens_per_s"] == 20000.0             # 2 tokens in 100 us
     # energy: 2161 pJ = synapse 18 + 24, neuron 2 + 6, noc 6 + 28 + 16 + 14, io 18 + 9, barrier 20, static 2000
     assert s["energy_nj_total"] == 2.161
-    assert s["energy_nj_per_token"] == {"total": 1.0805, "synapse": 0.021, "neuron": 0.004, "noc": 0.032,
-                                        "io": 0.0135, "barrier": 0.01, "static": 1.0}
+    want = {"total": 1.0805, "synapse": 0.021, "neuron": 0.004, "noc": 0.032, "io": 0.0135, "barrier": 0.01,
+            "static": 1.0}
+    assert {k: s["energy_nj_per_token"][k] for k in want} == want
     # 2 core sends + 1 host send = 3 packets of 2 flits; hops: (4 + 2 host) E/W + 2 N/S flit hops = 4 packet hops;
     # host I/O packets 3 = 1 out + 2 in; busiest link 19 of 100 cycles; busiest step share 16 / 20
     assert s["traffic"] == {"packets": 3, "flits": 6, "hops": 4, "host_packets_out": 1, "host_packets_in": 2,
@@ -140,7 +142,7 @@ def test_summary_by_hand():
     assert s["events_per_token"] == 2.5                        # spikes 1 + 1 (host) + 3
     assert s["activity"] == {"L1": 0.375}                      # 6 events / (2 tokens x 8 units)
     assert (s["chip"], s["model"], s["mode"], s["placement"], s["decoder"]) == \
-        ("hand-chip", "tiny-lm", "pipelined", "snake", "chip")
+        ("test-2x2", "tiny-lm", "pipelined", "snake", "chip")
     assert s["cores_used"] == 1
     assert s["sim_wall_s"] == 1.235 and s["synaptic_events_per_s"] == 5.7   # 7 / 1.23456 = 5.67
     assert r.trace is None and r.first_mismatch is None and r.record is rec and r.run_info == {}
@@ -150,12 +152,13 @@ def test_token_rows_by_hand():
     r = assemble(_mapped(), np.array([11, 12]), _record(), _checker(), [], sim_wall=1.0)
     assert r.summary["synaptic_events_per_s"] == 7.0           # 7 synaptic ops in 1 s of wall time
     # owners: step 0 -> token 0; steps 1, 2, 3 -> token 1 (pipelined drain)
-    assert r.tokens_rows == [
+    want = [
         {"token": 0, "id": 11, "latency_cycles": 60, "latency_ns": 60000.0, "energy_nj": 0.238, "events": 1,
          "packets": 1, "synaptic_ops": 3, "step_cycles": 10},
         {"token": 1, "id": 12, "latency_cycles": 90, "latency_ns": 90000.0, "energy_nj": 1.923, "events": 4,
          "packets": 2, "synaptic_ops": 4, "step_cycles": 90},
     ]
+    assert [{k: row[k] for k in w} for row, w in zip(r.tokens_rows, want)] == want and len(r.tokens_rows) == 2
 
 
 def test_summary_edge_cases():
@@ -192,8 +195,7 @@ def test_latency_is_cycles_over_the_clock_then_six_digits():
     rec = RunRecord.empty(sched, n_cores=2, n_links=3, n_layers=1)
     for s, cyc in enumerate((246000, 900, 13)):
         rec.add_step(s, cyc, np.zeros((3, N_ACTIONS), np.int64), np.zeros(3, np.int64))
-    m = _mapped()
-    m.chip.clock.frequency_hz = 2e8
+    m = _mapped(**{"clock.frequency_hz": 2e8})
     r = assemble(m, np.array([5]), rec, _checker(n_pred=0), [], sim_wall=1.0)
     assert r.summary["latency_ns"]["max"] == 1234560.0 and r.tokens_rows[0]["latency_ns"] == 1234560.0
     assert r.tokens_rows[0]["latency_cycles"] == 246913
@@ -205,8 +207,7 @@ def test_hops_and_utilization_with_one_flit_packets_and_no_links():
     rec = RunRecord.empty(sched, n_cores=2, n_links=0, n_layers=1)
     for s in range(4):
         rec.add_step(s, CYCLES[s], _counts(s), np.zeros(0, np.int64))
-    m = _mapped()
-    m.chip.flits_per_packet = 1
+    m = _mapped(**{"noc.header_bits": 0})           # 8 payload bits on 16-bit links: 1 flit
     t = assemble(m, np.array([11, 12]), rec, _checker(), [], sim_wall=1.0).summary["traffic"]
     assert (t["packets"], t["flits"], t["hops"]) == (2, 2, 8) and type(t["hops"]) is int
     assert t["max_link_utilization"] == 0.0 and t["peak_step_link_utilization"] == 0.0

@@ -18,13 +18,16 @@ from nmsim.replay.outputs import (NO_PREDICTIONS, RUN_FILES, TOKENS_COLUMNS, che
                                   tokens_csv, versions, write_outputs)
 
 ROW = {"token": 0, "id": 7, "latency_cycles": 12, "latency_ns": 0.1, "energy_nj": 2.5, "events": 3,
-       "packets": 1, "synaptic_ops": 4, "step_cycles": 6}
+       "packets": 1, "synaptic_ops": 4, "step_cycles": 6, "overrun_steps": 0, "static_active_nj": 0.5,
+       "static_idle_nj": 0.25, "static_gated_nj": 0.0, "static_chip_nj": 1e-05, "wake_nj": 2.0}
 
 
 def test_tokens_csv_bytes():
     row2 = dict(ROW, token=1, id=9, latency_ns=1e-07, energy_nj=3.0)
-    assert tokens_csv([ROW, row2]) == ("token,id,latency_cycles,latency_ns,energy_nj,events,packets,synaptic_ops,"
-                                       "step_cycles\n0,7,12,0.1,2.5,3,1,4,6\n1,9,12,1e-07,3.0,3,1,4,6\n")
+    assert tokens_csv([ROW, row2]) == (
+        "token,id,latency_cycles,latency_ns,energy_nj,events,packets,synaptic_ops,step_cycles,overrun_steps,"
+        "static_active_nj,static_idle_nj,static_gated_nj,static_chip_nj,wake_nj\n"
+        "0,7,12,0.1,2.5,3,1,4,6,0,0.5,0.25,0.0,1e-05,2.0\n1,9,12,1e-07,3.0,3,1,4,6,0,0.5,0.25,0.0,1e-05,2.0\n")
     assert tokens_csv([]) == ",".join(TOKENS_COLUMNS) + "\n"
 
 
@@ -71,7 +74,9 @@ def _mapped():
     return SimpleNamespace(
         golden=SimpleNamespace(mf=mf), chip=SimpleNamespace(to_dict=lambda: {"name": "test-2x2"}),
         placement=SimpleNamespace(strategy="snake", seed=3, neurons=np.array([1, 0, 5]),
-                                  synapses=np.array([10, 0, 7]), bytes=np.array([40, 0, 28])),
+                                  synapses=np.array([10, 0, 7]), bytes=np.array([40, 0, 28]),
+                                  options={"balance": 1}, search={"tries": 2}),
+        calibration={"tokens": 4},
         lm=SimpleNamespace(net=SimpleNamespace(populations=pops, nnz=17)))
 
 
@@ -87,7 +92,7 @@ def test_run_info_fields():
         "synapses_per_core": [10, 0, 7], "bytes_per_core": [40, 0, 28],
         "populations": {"L1": {"model": "egru", "n": 8, "payload_bits": 12, "to_host": False},
                         "out": {"model": "readout", "n": 20, "payload_bits": 32, "to_host": True}},
-        "synapses": 17}
+        "synapses": 17, "map_settings": {"balance": 1}, "calibration": {"tokens": 4}, "search": {"tries": 2}}
     assert info["versions"] == versions()
     assert run_info(_Cfg(), _mapped(), None)["command"] == []
     json.dumps(info, allow_nan=False)                    # plain JSON types only
