@@ -118,12 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkout", type=Path, default=ROOT,
                     help="mutate the code and run the tests of this checkout (default: this one), e.g. a "
                          "worktree of an older commit")
+    ap.add_argument("--only", nargs="+", metavar="GLOB", default=None,
+                    help="run and score only the mutants matching these globs (after the module prefix), e.g. "
+                         "--only '*0' '*3' '*6' '*9' for a deterministic sample of a large module")
     ap.add_argument("--config", type=Path, default=None,
                     help="take [tool.mutmut] and [tool.nmsim-mutation.modules] from this file "
                          "(default: this checkout's pyproject.toml)")
     args = ap.parse_args(argv)
     checkout = args.checkout.resolve()
     shared, modules = load_config(args.config or ROOT / "pyproject.toml")
+    if args.only:
+        modules = {n: dict(m, mutants=args.only) for n, m in modules.items()}
     unknown = [n for n in args.modules if n not in modules]
     if unknown:
         ap.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(modules)}")

@@ -291,3 +291,59 @@ def test_replay_profile_replaces_core_and_noc_values():
     assert prof.core.sources["n_accumulators"] == "replay profile: test value"
     assert prof.flits_per_packet == 4                     # ceil((20 + 32) / 16)
     assert load_chip_variant("test-2x2").core.n_accumulators == 2
+
+
+# ----------------------------------------------------------------------------- more paths to each message
+
+
+def test_messages_name_the_file_the_values_came_from(chip_text, write_chip):
+    from nmsim.describe.chip import chip_path
+
+    c = load_chip_variant("test-2x2")
+    assert c.path == str(chip_path("test-2x2")) and c.to_dict()["path"] == c.path
+    with pytest.raises(ChipConfigError) as exc:
+        load_chip_variant("no/such/chip.toml")
+    assert str(exc.value) == "no/such/chip.toml: file not found"
+
+
+def test_a_spec_built_in_code_is_checked_too():
+    import dataclasses
+
+    from nmsim.describe.chip import BarrierSpec
+
+    c = load_chip("test-2x2")
+    with pytest.raises(ChipConfigError) as exc:
+        dataclasses.replace(c, barrier=BarrierSpec(model="ring"))
+    assert str(exc.value) == f"{c.path}: barrier.model: unknown model 'ring'; choices: fixed, mesh"
+
+
+def test_non_utf8_file(chip_text, tmp_path):
+    p = tmp_path / "latin1.toml"
+    p.write_bytes(b"# \xff\n" + chip_text.encode())
+    _raises(p, f"{p}: not UTF-8 text: byte 0xff at offset 2 (TOML files must be UTF-8, comments included)")
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (('model = "mesh"', 'model = "mesh"\nzz = 1'), "barrier.zz: unknown key; allowed: base_cycles, model, per_hop_cycles"),
+    (("[barrier]", "[barrierz]"), "barrierz: unknown key; did you mean 'barrier'?"),
+    (("[energy]", "[energyz]"), "energyz: unknown key; did you mean 'energy'?"),
+])
+def test_more_rejections(chip_text, write_chip, edit, problem):
+    _fails(write_chip, _edit(chip_text, edit), problem)
+
+
+def test_missing_barrier_and_energy_tables(chip_text):
+    for table in ("barrier", "energy"):
+        doc = tomllib.loads(chip_text)
+        del doc[table]
+        with pytest.raises(ChipConfigError) as exc:
+            parse_chip(doc, "x.toml")
+        assert str(exc.value) == f"x.toml: {table}: missing table"
+
+
+def test_an_explicit_core_count_keeps_its_source_and_integer_pj_become_floats(chip_text, write_chip):
+    text = _edit(chip_text, ("[mesh]\n", '[mesh]\nn_cores = { value = 7, source = "seven" }\n'),
+                 ("spike = { pj = 2.0,", "spike = { pj = 2,"))
+    c = load_chip(write_chip(text))
+    assert c.mesh.sources["n_cores"] == "seven" and c.n_cores == 7
+    assert type(c.energy.pj["spike"]) is float and c.energy.pj["spike"] == 2.0
