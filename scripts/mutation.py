@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                          "worktree of an older commit")
     ap.add_argument("--only", nargs="+", metavar="GLOB", default=None,
                     help="run and score only the mutants matching these globs (after the module prefix), e.g. "
-                         "--only '*0' '*3' '*6' '*9' for a deterministic sample of a large module")
+                         "chip --only '*0' '*3' '*6' '*9' for a deterministic 4-in-10 sample of a large module")
     ap.add_argument("--config", type=Path, default=None,
                     help="take [tool.mutmut] and [tool.nmsim-mutation.modules] from this file "
                          "(default: this checkout's pyproject.toml)")

@@ -84,11 +84,16 @@ def test_metrics_are_stored_as_compact_sorted_json(tmp_path):
     assert raw == '{"a":1,"b":"\u00e9"}'
 
 
-def test_opening_errors(tmp_path):
+def _refusal(directory) -> str:
+    """The one-line error of opening ``directory`` as an existing store."""
     with pytest.raises(SweepError) as exc:
-        with ResultStore.open_existing(tmp_path):
+        with ResultStore.open_existing(directory):
             pass
-    assert str(exc.value) == f"{tmp_path} is not a sweep directory (no {DB_NAME})"
+    return str(exc.value)
+
+
+def test_opening_errors(tmp_path):
+    assert _refusal(tmp_path) == f"{tmp_path} is not a sweep directory (no {DB_NAME})"
     (tmp_path / "f").write_text("")
     with pytest.raises(SweepError, match=rf"^cannot create sweep directory {tmp_path / 'f' / 'd'}: "):
         with ResultStore.open_for_run(tmp_path / "f" / "d"):
@@ -103,10 +108,7 @@ def test_opening_errors(tmp_path):
 
 def test_an_sqlite_file_without_the_tables_is_not_a_store(tmp_path):
     sqlite3.connect(tmp_path / DB_NAME).execute("CREATE TABLE other (x)")
-    with pytest.raises(SweepError) as exc:
-        with ResultStore.open_existing(tmp_path):
-            pass
-    assert str(exc.value) == f"{tmp_path / DB_NAME} is not a results store: no such table: meta"
+    assert _refusal(tmp_path) == f"{tmp_path / DB_NAME} is not a results store: no such table: meta"
 
 
 def test_a_plan_is_replaced_in_one_transaction(tmp_path):
@@ -131,16 +133,10 @@ def test_a_store_of_another_version_is_refused(tmp_path):
     con = sqlite3.connect(tmp_path / DB_NAME)
     con.execute("UPDATE meta SET value = '0' WHERE key = 'store_version'")
     con.commit()
-    with pytest.raises(SweepError) as exc:
-        with ResultStore.open_existing(tmp_path):
-            pass
-    assert str(exc.value) == f"{tmp_path / DB_NAME} has store version 0, expected {STORE_VERSION}"
+    assert _refusal(tmp_path) == f"{tmp_path / DB_NAME} has store version 0, expected {STORE_VERSION}"
     con.execute("DELETE FROM meta")
     con.commit()
-    with pytest.raises(SweepError) as exc:
-        with ResultStore.open_existing(tmp_path):
-            pass
-    assert str(exc.value) == f"{tmp_path / DB_NAME} has store version ?, expected {STORE_VERSION}"
+    assert _refusal(tmp_path) == f"{tmp_path / DB_NAME} has store version ?, expected {STORE_VERSION}"
     with ResultStore.open_for_run(tmp_path) as s:      # a driver writes the missing version back
         assert s.meta() == {"store_version": STORE_VERSION}
 
