@@ -95,6 +95,9 @@ def test_run_info_fields():
         "synapses": 17, "map_settings": {"balance": 1}, "calibration": {"tokens": 4}, "search": {"tries": 2}}
     assert info["versions"] == versions()
     assert run_info(_Cfg(), _mapped(), None)["command"] == []
+    bare = _mapped()
+    del bare.calibration                                 # a mapping run without calibration tokens
+    assert run_info(_Cfg(), bare, [])["mapping"]["calibration"] is None
     json.dumps(info, allow_nan=False)                    # plain JSON types only
 
 

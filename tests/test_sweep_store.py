@@ -196,6 +196,7 @@ def test_timing_columns_only_on_request(tmp_path, capsys):
     header, body, _, _ = table(tmp_path, with_timing=True)
     assert header[-3:] == list(TIMING_COLUMNS) == ["wall_s", "worker", "finished_at"]
     assert body[0][-3:-1] == ["", ""] and body[1][-3:-1] == ["2.5", "w1"]
+    assert body[0][:9] == ["h0", "0", "synthetic", "1.0", "1", "x", "1", "", "[1,2]"] and len(body[0]) == 12
     assert export_csv(tmp_path, "-") == 2
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "config_hash,point_index,kind,nmsim_version,a,b,m,ok,v"
