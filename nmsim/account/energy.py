@@ -22,7 +22,8 @@ from nmsim.account.timestep import TimestepStats
 from nmsim.describe.actions import A, ACTIONS, N_ACTIONS
 
 #: Actions charged in the host column; every other host count costs nothing.
-HOST_CHARGED: tuple[str, ...] = ("io_packet", "flit_hop_east_west", "flit_hop_north_south", "barrier")
+HOST_CHARGED: tuple[str, ...] = ("io_packet", "flit_hop_east_west", "flit_hop_north_south", "barrier",
+                                 "multicast_replication", "routing_table_lookup")
 
 #: Energy category of every action (``docs/replay.md``); ``static`` is the category of static power.
 CATEGORY: dict[str, str] = {
@@ -30,6 +31,7 @@ CATEGORY: dict[str, str] = {
     "neuron_update_active": "neuron", "neuron_update_idle": "neuron", "spike": "neuron",
     "packet_send": "noc", "flit_hop_east_west": "noc", "flit_hop_north_south": "noc", "local_delivery": "noc",
     "io_packet": "io", "barrier": "barrier",
+    "multicast_replication": "noc", "routing_table_lookup": "noc",
 }
 #: Categories in report order (every action's category, then ``static``).
 CATEGORIES: tuple[str, ...] = ("synapse", "neuron", "noc", "io", "barrier", "static")

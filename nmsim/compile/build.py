@@ -135,6 +135,11 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     assert (rows_per_core == placement.rows).all() and (nnz_per_core == placement.synapses).all(), \
         "compiled rows/synapses disagree with the placement's accounting"
     cm.check()
+    if chip.noc.multicast:
+        from nmsim.compile.multicast import check_table_capacity
+
+        cm.multicast = True
+        cm.meta["router_table_entries"] = check_table_capacity(cm, chip.noc.routing_table_entries)
     return cm
 
 

@@ -87,6 +87,7 @@ class CompiledModel:
         a route with ``route_core == n_cores`` and ``route_row == -1`` sends the event to the host
         (readout); it has no CSR row.
     ``n_accumulators``: accumulators per neuron (>= 1).
+    ``multicast``: routing mode (``False``: unicast).
     """
 
     width: int
@@ -115,6 +116,9 @@ class CompiledModel:
     lut: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
     lut_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     meta: dict = field(default_factory=dict)
+    #: ``noc.routing == "multicast"``: one packet per firing neuron, replicated along its XY tree
+    #: (:mod:`nmsim.compile.multicast`, ``docs/engine-model.md`` §2.5); else one packet per route.
+    multicast: bool = False
 
     @property
     def n_routers(self) -> int:

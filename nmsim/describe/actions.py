@@ -20,6 +20,8 @@ ACTIONS: tuple[str, ...] = (
     "local_delivery",  # per packet ejected from a router to a core on it (receiving core)
     "io_packet",  # per packet through the host I/O port, in or out (host column)
     "barrier",  # per timestep, chip-wide (host column; one per step)
+    "multicast_replication",  # per extra packet copy made where a multicast tree branches (sending core)
+    "routing_table_lookup",  # per routing-table look-up, one per router a multicast packet enters (sending core)
 )
 
 #: Column index of each action.

@@ -10,7 +10,8 @@ Schema (``schema_version = 1``, documented key by key in ``docs/chip-description
     [mesh]    width, height, cores_per_router, io_router_x, io_router_y, n_cores (optional)
     [core]    max_neurons, synapse_memory_bytes, weight_bits, synapse_index_bits,
               row_pointer_bits, synapses_per_read, n_accumulators, max_fan_in_axons
-    [noc]     link_width_bits, header_bits, payload_bits, router_buffer_packets
+    [noc]     link_width_bits, header_bits, payload_bits, router_buffer_packets,
+              routing = "unicast" | "multicast" (optional), routing_table_entries (optional)
     [timing]  neuron_update_active_cycles ... synapse_read_cycles   (integer cycles)
     [barrier] model = "fixed" | "mesh"; cycles | base_cycles, per_hop_cycles
     [energy]  <action> = { pj = <float>, source = "<citation>" }   one per ACTIONS entry
@@ -131,6 +132,10 @@ class CoreSpec:
         return (1 << (self.weight_bits - 1)) - 1
 
 
+#: Values of ``[noc].routing``.
+ROUTING_MODES: tuple[str, ...] = ("unicast", "multicast")
+
+
 @dataclass(frozen=True)
 class NocSpec:
     """Network-on-chip packet format and buffering."""
@@ -139,9 +144,23 @@ class NocSpec:
     header_bits: int
     payload_bits: int
     router_buffer_packets: int
+    #: ``"unicast"``: one packet per (source event, destination core), each on its XY path; ``"multicast"``: one
+    #: packet per source event, replicated where its XY tree branches (``docs/engine-model.md`` §2.5).
+    routing: str = "unicast"
+    #: Routing-table entries per router (multicast only; 0 = no limit), checked when a model is compiled.
+    routing_table_entries: int = 0
     sources: Mapping[str, str] = _sources_field()
     KINDS = {"link_width_bits": "pos_int", "header_bits": "nonneg_int", "payload_bits": "pos_int",
-             "router_buffer_packets": "pos_int"}
+             "router_buffer_packets": "pos_int", "routing_table_entries": "nonneg_int"}
+    CHOICES = {"routing": ROUTING_MODES}
+    OPTIONAL = ("routing", "routing_table_entries")
+    #: Sources recorded when an optional key is left out (the defaults are visible in ``chip.json``).
+    DEFAULT_SOURCES = {"routing": "default: unicast (no noc.routing in the chip file)",
+                       "routing_table_entries": "default: 0 = no limit (no noc.routing_table_entries in the chip file)"}
+
+    @property
+    def multicast(self) -> bool:
+        return self.routing == "multicast"
 
     @property
     def flits_per_packet(self) -> int:
@@ -383,6 +402,17 @@ def _section(ctx: _Ctx, doc: dict, name: str, cls, extra: dict | None = None):
     return values, MappingProxyType(sources)
 
 
+def _noc(ctx: _Ctx, doc: dict) -> NocSpec:
+    """``[noc]``: numbers, the ``routing`` choice; optional keys take :attr:`NocSpec.DEFAULT_SOURCES`."""
+    from nmsim.describe.power_time import _typed
+
+    _table(ctx, doc, "noc")
+    values, sources = _typed(ctx, doc, "noc", NocSpec)
+    for k, src in NocSpec.DEFAULT_SOURCES.items():
+        sources.setdefault(k, src)
+    return NocSpec(sources=MappingProxyType(sources), **values)
+
+
 def _barrier(ctx: _Ctx, doc: dict) -> BarrierSpec:
     tbl = _table(ctx, doc, "barrier")
     model = tbl.get("model")
@@ -471,7 +501,7 @@ def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str
         ms = MappingProxyType({**ms, "n_cores": "derived: width x height x cores_per_router"})
     mesh = MeshSpec(sources=ms, **mv)
     core = CoreSpec(**_with_sources(*_section(ctx, doc, "core", CoreSpec)))
-    noc = NocSpec(**_with_sources(*_section(ctx, doc, "noc", NocSpec)))
+    noc = _noc(ctx, doc)
     timing = TimingSpec(**_with_sources(*_section(ctx, doc, "timing", TimingSpec)))
     barrier = _barrier(ctx, doc)
 
@@ -540,6 +570,8 @@ def validate(chip: "ChipSpec") -> None:
         ctx.fail("core.n_accumulators", f"at most 127 accumulators per neuron (int8 index), got {core.n_accumulators}")
     if core.weight_bits > 32:
         ctx.fail("core.weight_bits", f"at most 32 bits (int32 weights), got {core.weight_bits}")
+    if noc.routing not in ROUTING_MODES:
+        ctx.fail("noc.routing", f"unknown value {noc.routing!r}; choices: {', '.join(ROUTING_MODES)}")
     if noc.payload_bits > 63:
         ctx.fail("noc.payload_bits", f"at most 63 bits (int64 payloads), got {noc.payload_bits}")
     targets = core.max_neurons * core.n_accumulators

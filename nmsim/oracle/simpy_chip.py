@@ -79,6 +79,13 @@ R10. Routes to the host (``route_core == n_cores``, ``route_row == -1``): the pa
     travels to ``io_router`` and the host's ejection link; the host counts one
     ``io_packet`` at its arrival (no ``local_delivery``, no synapse work, cost 0),
     and its arrival enters ``T`` like a synapse unit's end.
+R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.5): a firing neuron with routes sends one
+    packet (``packet_send``/``io_packet`` once), keyed ``(f_g, core, g)``.  Its tree is the union of the XY
+    paths of its routes; every copy waits on one link of the tree.  After a grant onto a router (injection or
+    mesh link) and the link's latency, the router counts one ``routing_table_lookup`` and ``children - 1``
+    ``multicast_replication`` and each child link gets its own copy; the buffer slot is returned (from
+    ``s + 1``) after the grant ``s`` of the last copy to leave.  One :class:`PacketRecord` per delivery
+    (route ``k``), with the grants of its root-to-leaf path; all deliveries of a packet share its ``seq``.
 R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
     NumPy functions of :mod:`nmsim.lm.golden` (an implementation independent of
     the Numba kernels); EGRU fires iff its payload is non-zero, GRU/LSTM (dense
@@ -221,6 +228,33 @@ class _Link:
 
 
 @dataclass
+class _Tree:
+    """A multicast packet in flight (R12)."""
+
+    key: tuple[int, int, int]  #: ``(f_g, source core, g)``: its ``seq``
+    src_core: int
+    children: dict  #: link -> links after it in the tree (first-reached order)
+    leaves: dict  #: ejection link -> the delivery's PacketRecord
+    grants: dict  #: link -> grant cycle
+
+
+@dataclass
+class _Copy:
+    """One copy of a multicast packet waiting on one link."""
+
+    key: tuple[int, int, int]
+    grant: simpy.Event
+
+
+@dataclass
+class _Held:
+    """A buffer slot held by a multicast packet until its last copy leaves."""
+
+    buffer: simpy.Container
+    left: int
+
+
+@dataclass
 class _SynapseUnit:
     queue: list = field(default_factory=list)  #: arrived packets not yet started
     free: int = 0
@@ -297,6 +331,10 @@ class _Chip:
             if not self.fired[g]:
                 continue
             cnt[A["spike"]] += 1
+            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along the XY tree
+                cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
+                self._multicast_packet(core, g)
+                continue
             for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
                 dst = int(m.route_core[k])
                 p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
@@ -333,6 +371,59 @@ class _Chip:
         unit = self.syn[p.dst_core]
         unit.queue.append(p)
         _wake(unit)
+
+    def _multicast_packet(self, core: int, g: int) -> None:
+        """R12: one packet of neuron ``g``: its tree is the union of the XY paths of its routes."""
+        m, env = self.m, self.env
+        records, children = [], {}
+        for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
+            dst = int(m.route_core[k])
+            p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
+            records.append(p)
+            self.packets.append(p)
+            for a, b in zip(p.links, p.links[1:]):
+                kids = children.setdefault(a, [])
+                if b not in kids:
+                    kids.append(b)
+        tree = _Tree((env.now, core, g), core, children, {p.links[-1]: p for p in records}, {})
+        env.process(self._copy(tree, p.links[0], None))
+
+    def _copy(self, tree: "_Tree", l: int, up: "_Held | None"):
+        """One copy of a multicast packet on link ``l``; ``up``: the buffer slot it leaves (shared by its siblings)."""
+        env, src_cnt = self.env, self.counters[tree.src_core]
+        link = self.links[l]
+        req = _Copy(tree.key, env.event())
+        link.waiting.append(req)
+        _wake(link)
+        s = yield req.grant
+        tree.grants[l] = s
+        if up is not None:
+            up.left -= 1
+            if up.left == 0:  # the last copy has left: the slot is usable from s + 1
+                slot_back = _Phase(env, 1, PHASE_CREDIT)
+                slot_back.callbacks.append(lambda _ev, buf=up.buffer: buf.get(1))
+        if l < 4 * self.m.n_routers:
+            col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
+            src_cnt[A[col]] += self.flits
+        yield env.timeout(link.lat)
+        if l in tree.leaves:
+            p = tree.leaves[l]
+            p.grants = [tree.grants[x] for x in p.links]
+            if p.dst_core == self.C:
+                self.counters[self.C, A["io_packet"]] += 1
+            else:
+                self.counters[p.dst_core, A["local_delivery"]] += 1
+            p.arrival = env.now
+            unit = self.syn[p.dst_core]
+            unit.queue.append(p)
+            _wake(unit)
+            return
+        kids = tree.children[l]
+        src_cnt[A["routing_table_lookup"]] += 1
+        src_cnt[A["multicast_replication"]] += len(kids) - 1
+        held = _Held(link.buffer, len(kids))
+        for b in kids:
+            env.process(self._copy(tree, b, held))
 
     def _arbiter(self, link: _Link):
         """Each cycle while packets wait: grant the smallest ``seq`` if the link and a slot are free."""
@@ -386,8 +477,9 @@ class _Chip:
         self.env.run()
         assert all(p.syn_end >= 0 for p in self.packets), "a packet was never delivered"
         self.packets.sort(key=lambda p: p.key)
+        ranks = {}  # R12: the deliveries of one multicast packet share its seq
         for rank, p in enumerate(self.packets):
-            p.seq = rank
+            p.seq = ranks.setdefault(p.key[:3], len(ranks)) if self.m.multicast else rank
         syn_free = np.array([u.free for u in self.syn], dtype=np.int64)
         self.counters[self.C, A["barrier"]] += 1
         t_end = max(int(self.neuron_end.max()), int(syn_free.max()))

@@ -128,7 +128,14 @@ class Engine:
                                     model.core_router, depth)
         self._ws = ev.new_workspace(NL, C, depth, int(cores_per_router),
                                     ev.wheel_size(self.lt["link_lat"], self.lt["link_step"]))
-        self._alloc_packets(int(min(model.route_ptr[-1], 1 << 16)))
+        self._mc = None
+        if model.multicast:  # one packet per firing neuron along its XY tree (nmsim.sim.multicast)
+            from nmsim.compile.multicast import build_trees
+            from nmsim.sim import multicast as mc
+
+            self._mc = mc.mc_tables(model, build_trees(model))
+            self._mc_step = mc.new_step_arrays(N, int(self._mc.tree_ptr[-1]), self.trace)
+        self._alloc_packets(N if model.multicast else int(min(model.route_ptr[-1], 1 << 16)))
         self.reset()
 
     # ------------------------------------------------------------ workspace
@@ -182,6 +189,8 @@ class Engine:
                            m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
         tm.neuron_phase_enabled(self._finish, self._core_end, out_counters, out_fired, self._active, en,
                                 m.core_neuron_ptr, m.timing)
+        if self._mc is not None:
+            return self._step_multicast(out_counters, out_link_busy, n_fired)
         if n_pk >= 2**31:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
         if n_pk > self._pk_cap:
@@ -203,6 +212,60 @@ class Engine:
         trace = self._make_trace(n_pk, tr) if self.trace else None
         self.t += 1
         return cycles, trace
+
+    def _step_multicast(self, out_counters, out_link_busy, n_fired):
+        """The timing half of :meth:`step_into` under multicast routing (:mod:`nmsim.sim.multicast`)."""
+        from nmsim.sim import multicast as mc
+
+        m, st, t = self.model, self._mc_step, self._mc
+        n_pk = mc.mc_build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, st.pk_g, st.node_base,
+                                   self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                                   m.route_core, m.route_row, m.row_ptr, m.row_n_reads, t.tree_ptr, t.node_link,
+                                   t.child_ptr, m.n_routers, m.timing)
+        packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
+        while (err := ev.EventError(mc.run_events_mc(out_link_busy, self._syn_free, packets, self._links, self._ws,
+                                                     t, st, self.trace))) != ev.EventError.OK:
+            self._ws = ev.grow_workspace(self._ws, err)
+        C = m.n_cores
+        end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
+        cycles = end + int(m.timing[T["barrier_cycles"]])
+        trace = self._make_mc_trace(n_pk) if self.trace else None
+        self.t += 1
+        return cycles, trace
+
+    def _make_mc_trace(self, n_pk: int) -> PacketTrace:
+        """Multicast trace, one row per delivery (packet ``seq``, route ``k``): the root-to-leaf path of the tree."""
+        t, st = self._mc, self._mc_step
+        rows = []
+        for p in range(n_pk):
+            g = int(st.pk_g[p])
+            g0, nb = int(t.tree_ptr[g]), int(st.node_base[p])
+            k = int(self.model.route_ptr[g]) - 1  # leaves come in route order (nmsim.compile.multicast)
+            for j in range(int(t.tree_ptr[g + 1]) - g0):
+                if t.node_link[g0 + j] < 4 * self.model.n_routers + self.model.n_cores + 1:
+                    continue
+                k += 1
+                path, i = [], j
+                while i >= 0:
+                    path.append(i)
+                    i = int(t.node_parent[g0 + i])
+                path.reverse()
+                rows.append((p, g, k, [int(t.node_link[g0 + i]) for i in path], [int(st.grant[nb + i]) for i in path],
+                             int(st.arrival[nb + j]), int(st.syn_start[nb + j]), int(st.syn_end[nb + j])))
+        ptr = np.zeros(len(rows) + 1, np.int64)
+        ptr[1:] = np.cumsum([len(r[3]) for r in rows])
+        cat = (lambda xs, dt: np.array([v for x in xs for v in x], dt))
+        src = np.array([r[1] for r in rows], np.int64)
+        m = self.model
+        return PacketTrace(step=np.full(len(rows), self.t, np.int64), seq=np.array([r[0] for r in rows], np.int64),
+                           src_neuron=src, route=np.array([r[2] for r in rows], np.int64),
+                           src_core=self.neuron_core[src],
+                           dst_core=m.route_core[np.array([r[2] for r in rows], np.int64)].astype(np.int32),
+                           link_ptr=ptr, link=cat([r[3] for r in rows], np.int32),
+                           grant=cat([r[4] for r in rows], np.int64),
+                           arrival=np.array([r[5] for r in rows], np.int64),
+                           syn_start=np.array([r[6] for r in rows], np.int64),
+                           syn_end=np.array([r[7] for r in rows], np.int64))
 
     def _make_trace(self, n_pk: int, tr: ev.EventTrace) -> PacketTrace:
         grant, link, ptr, arrival, s0, s1 = tr.grant, tr.link, tr.ptr, tr.arrival, tr.syn_start, tr.syn_end
