@@ -10,7 +10,7 @@ from nmsim.describe.actions import A, ACTIONS, N_ACTIONS
 from nmsim.sim import simulate
 from sim_helpers import lif_params, make_model
 
-COST = np.array([81.0, 52.0, 5.0, 111.0, 7.0, 23.6, 1.5, 3.0, 4.0, 1.7, 50.0, 1000.0])  # pJ, order of ACTIONS
+COST = np.array([81.0, 52.0, 5.0, 111.0, 7.0, 23.6, 1.5, 3.0, 4.0, 1.7, 50.0, 1000.0, 6.0, 2.5])  # pJ, order of ACTIONS
 
 
 def test_energy_is_hand_sum_of_counts_times_costs_plus_static():
@@ -23,10 +23,12 @@ def test_energy_is_hand_sum_of_counts_times_costs_plus_static():
     counters[0, 2, A["io_packet"]] = 2
     counters[1, 2, A["flit_hop_north_south"]] = 5
     counters[:, 2, A["barrier"]] = 1
+    counters[1, 0, A["multicast_replication"]] = 2
+    counters[1, 2, A["routing_table_lookup"]] = 3  # a host-sent multicast packet: charged
     res = SimpleNamespace(counters=counters, step_cycles=np.array([100, 300], np.int64))
     rep = account(res, COST, static_mw_per_core=2.0, n_cores=2, clock_hz=1e9)
     dyn0 = 3 * 81.0 + 10 * 1.5 + 2 * 50.0 + 1000.0
-    dyn1 = 4 * 3.0 + 5 * 4.0 + 1000.0
+    dyn1 = 4 * 3.0 + 5 * 4.0 + 1000.0 + 2 * 6.0 + 3 * 2.5
     # static: 2 mW x 2 cores x 100 ns = 400 pJ (mW x ns = pJ); 1200 pJ for 300 ns
     assert rep.static_pj_per_step.tolist() == [400.0, 1200.0]
     assert rep.step_pj.tolist() == [dyn0 + 400.0, dyn1 + 1200.0]
@@ -35,7 +37,7 @@ def test_energy_is_hand_sum_of_counts_times_costs_plus_static():
     assert rep.dynamic_total_pj == dyn0 + dyn1 and rep.static_total_pj == 1600.0
     assert rep.latency_cycles.tolist() == [100, 300] and rep.latency_ns.tolist() == [100.0, 300.0]
     assert rep.time_ns == 400.0
-    assert rep.core_pj.tolist() == [3 * 81.0 + 4 * 3.0, 10 * 1.5, 2 * 50.0 + 5 * 4.0 + 2000.0]
+    assert rep.core_pj.tolist() == [3 * 81.0 + 4 * 3.0 + 2 * 6.0, 10 * 1.5, 2 * 50.0 + 5 * 4.0 + 2000.0 + 3 * 2.5]
     assert rep.by_action()["spike"] == 0.0 and rep.by_action()["barrier"] == 2000.0
     assert rep.action_pj.sum() == rep.dynamic_total_pj
 

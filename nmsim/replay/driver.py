@@ -97,7 +97,8 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
         tau_in = int(sched.token_at[s])
         if tau_in >= 0:
             hp[emb_host_cols] = golden.emb[tokens[tau_in]]  # the embedding row, sent by the host
-            rec.host_out[s] = int(host_routes[hp != 0].sum())
+            sent = host_routes[hp != 0]  # unicast: one packet per route; multicast: one per event with routes
+            rec.host_out[s] = int((sent > 0).sum() if cm.multicast else sent.sum())
             ys, g_state, ops = fg.step(int(tokens[tau_in]), g_state)
             rec.g_ops += ops
             chk.expect(tau_in, ys)
