@@ -1,4 +1,4 @@
-"""Multicast routing (``docs/engine-model.md`` §2.5) against hand-computed trees on an idle mesh.
+"""Multicast routing (``docs/engine-model.md`` §2.6) against hand-computed trees on an idle mesh.
 
 Every expected number is derived by hand in the comments from the timing below:
 injection ``occ = lat = 3``; east-west hop ``occ = 2`` (flits), ``lat = 2 + 2 - 1 = 3``; north-south hop

@@ -117,7 +117,7 @@ class CompiledModel:
     lut_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     meta: dict = field(default_factory=dict)
     #: ``noc.routing == "multicast"``: one packet per firing neuron, replicated along its XY tree
-    #: (:mod:`nmsim.compile.multicast`, ``docs/engine-model.md`` §2.5); else one packet per route.
+    #: (:mod:`nmsim.compile.multicast`, ``docs/engine-model.md`` §2.6); else one packet per route.
     multicast: bool = False
 
     @property

@@ -1,4 +1,4 @@
-"""Multicast XY trees and routing-table entries (``docs/engine-model.md`` §2.5).
+"""Multicast XY trees and routing-table entries (``docs/engine-model.md`` §2.6).
 
 With ``noc.routing = "multicast"`` a firing neuron sends *one* packet, which follows the union of the XY
 (dimension-order: X first, then Y) paths from its core to every destination core of its routes and is

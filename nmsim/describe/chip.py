@@ -145,7 +145,7 @@ class NocSpec:
     payload_bits: int
     router_buffer_packets: int
     #: ``"unicast"``: one packet per (source event, destination core), each on its XY path; ``"multicast"``: one
-    #: packet per source event, replicated where its XY tree branches (``docs/engine-model.md`` §2.5).
+    #: packet per source event, replicated where its XY tree branches (``docs/engine-model.md`` §2.6).
     routing: str = "unicast"
     #: Routing-table entries per router (multicast only; 0 = no limit), checked when a model is compiled.
     routing_table_entries: int = 0

@@ -79,18 +79,18 @@ R10. Routes to the host (``route_core == n_cores``, ``route_row == -1``): the pa
     travels to ``io_router`` and the host's ejection link; the host counts one
     ``io_packet`` at its arrival (no ``local_delivery``, no synapse work, cost 0),
     and its arrival enters ``T`` like a synapse unit's end.
-R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.5): a firing neuron with routes sends one
+R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
+    NumPy functions of :mod:`nmsim.lm.golden` (an implementation independent of
+    the Numba kernels); EGRU fires iff its payload is non-zero, GRU/LSTM (dense
+    baselines) and ``readout`` (``saturate_int32(acc0 + bias)``) fire every step.
+    All enabled cell and readout units are *active*.
+R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.6): a firing neuron with routes sends one
     packet (``packet_send``/``io_packet`` once), keyed ``(f_g, core, g)``.  Its tree is the union of the XY
     paths of its routes; every copy waits on one link of the tree.  After a grant onto a router (injection or
     mesh link) and the link's latency, the router counts one ``routing_table_lookup`` and ``children - 1``
     ``multicast_replication`` and each child link gets its own copy; the buffer slot is returned (from
     ``s + 1``) after the grant ``s`` of the last copy to leave.  One :class:`PacketRecord` per delivery
     (route ``k``), with the grants of its root-to-leaf path; all deliveries of a packet share its ``seq``.
-R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
-    NumPy functions of :mod:`nmsim.lm.golden` (an implementation independent of
-    the Numba kernels); EGRU fires iff its payload is non-zero, GRU/LSTM (dense
-    baselines) and ``readout`` (``saturate_int32(acc0 + bias)``) fire every step.
-    All enabled cell and readout units are *active*.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Multicast routing in the engine (``docs/engine-model.md`` §2.5): packets and the event loop of one step.
+"""Multicast routing in the engine (``docs/engine-model.md`` §2.6): packets and the event loop of one step.
 
 With ``CompiledModel.multicast`` a firing neuron ``g`` (with at least one route) sends one packet, numbered
 in ``seq`` order ``(f_g, source core, g)``; the packet follows its XY tree (:mod:`nmsim.compile.multicast`)
@@ -74,7 +74,7 @@ def mc_tables(model, trees) -> McTables:
 def mc_build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_g, out_node_base, fired_list,
                      n_fired, finish, neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads,
                      tree_ptr, node_link, child_ptr, n_routers, timing):
-    """Multicast packets of one step in ``seq`` order and their counters (§2.5, §3); returns ``n_pk``.
+    """Multicast packets of one step in ``seq`` order and their counters (§2.6, §3); returns ``n_pk``.
 
     Inputs as :func:`nmsim.sim.timing.build_packets` (``fired_list`` ascending, stably sorted by ``f_g``:
     ``(f_g, core, g)`` order), plus the trees (:class:`McTables`).  Outputs as ``build_packets`` (``out_pk`` only ``PK_F``), plus ``out_pk_g int64[n_pk]`` and
