@@ -338,6 +338,8 @@ def to_chip(arch: SanafeArch, *, clock_hz: float = DEFAULT_CLOCK_HZ, synapse_uni
         "flit_hop_north_south": f"{src}: tile energy_north_hop / energy_south_hop",
         "local_delivery": "SANA-FE has no within-tile delivery cost",
         "barrier": "SANA-FE charges no energy for the barrier",
+        "multicast_replication": "SANA-FE architectures are imported with unicast routing (no replications)",
+        "routing_table_lookup": "SANA-FE architectures are imported with unicast routing (no table look-ups)",
     }
     t = dict(
         neuron_update_active_cycles=cycles(cm["latency_access_neuron"] + cm["latency_update_neuron"],
