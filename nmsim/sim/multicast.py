@@ -11,7 +11,8 @@ ranks, buffers, synapse units, tie-breaking by ``seq``), with three differences:
 - each ejection node is a delivery to its core, served by its synapse unit as a unicast packet is.
 
 In flight a copy is the key ``p << 32 | local node << 16 | (buf + 1)``: waiting heaps still order by
-``seq`` (two copies of one packet never wait on the same link).  The helpers (heaps, wheel, dirty bits)
+``seq`` (two copies of one packet never wait on the same link); a tree holds each link at most once, so
+its local node indices stay below ``n_links < 2**16`` (``nmsim.describe.limits.MAX_LINKS``).  The helpers (heaps, wheel, dirty bits)
 are those of :mod:`nmsim.sim.events`; only the grant step differs, so this loop is a sibling of
 :func:`nmsim.sim.events.run_events` rather than a branch inside it.
 """
