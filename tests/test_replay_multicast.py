@@ -37,3 +37,20 @@ def test_spinnaker2_preset_is_multicast():
     assert c.noc.routing == "multicast" and c.noc.routing_table_entries == 16384
     assert "16,384" in c.noc.sources["routing_table_entries"]
     assert load_chip("loihi").noc.routing == "unicast"
+
+
+def test_cli_table_capacity_error_and_traced_multicast_run(tmp_path, capsys):
+    """Over the table capacity: one stderr line naming the router, need and limit, exit 2.  Within it, a
+    traced multicast run on spinnaker2 writes its outputs (the Perfetto trace has one track per delivery)."""
+    from nmsim.cli import main
+    from replay_helpers import ptb_model_file
+
+    model = ptb_model_file(tmp_path / "m.nmm")
+    base = ["run", "--no-progress", "--no-figures", "--model", str(model), "--chip", "spinnaker2", "--tokens", "4"]
+    rc = main(base + ["--set", "chip.noc.routing_table_entries=1", "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert err[0].startswith("nmsim: error: router (") and "routing-table entries, the chip has 1 per router" in err[0]
+    rc = main(base + ["--trace", "--trace-steps", "3", "--out", str(tmp_path / "ok")])
+    assert rc == 0 and (tmp_path / "ok" / "trace.json").stat().st_size > 0
+    assert "bit_exact       true" in capsys.readouterr().out
