@@ -229,43 +229,9 @@ class Engine:
         C = m.n_cores
         end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
         cycles = end + int(m.timing[T["barrier_cycles"]])
-        trace = self._make_mc_trace(n_pk) if self.trace else None
+        trace = mc.delivery_trace(m, t, st, n_pk, self.neuron_core, self.t) if self.trace else None
         self.t += 1
         return cycles, trace
-
-    def _make_mc_trace(self, n_pk: int) -> PacketTrace:
-        """Multicast trace, one row per delivery (packet ``seq``, route ``k``): the root-to-leaf path of the tree."""
-        t, st = self._mc, self._mc_step
-        rows = []
-        for p in range(n_pk):
-            g = int(st.pk_g[p])
-            g0, nb = int(t.tree_ptr[g]), int(st.node_base[p])
-            k = int(self.model.route_ptr[g]) - 1  # leaves come in route order (nmsim.compile.multicast)
-            for j in range(int(t.tree_ptr[g + 1]) - g0):
-                if t.node_link[g0 + j] < 4 * self.model.n_routers + self.model.n_cores + 1:
-                    continue
-                k += 1
-                path, i = [], j
-                while i >= 0:
-                    path.append(i)
-                    i = int(t.node_parent[g0 + i])
-                path.reverse()
-                rows.append((p, g, k, [int(t.node_link[g0 + i]) for i in path], [int(st.grant[nb + i]) for i in path],
-                             int(st.arrival[nb + j]), int(st.syn_start[nb + j]), int(st.syn_end[nb + j])))
-        ptr = np.zeros(len(rows) + 1, np.int64)
-        ptr[1:] = np.cumsum([len(r[3]) for r in rows])
-        cat = (lambda xs, dt: np.array([v for x in xs for v in x], dt))
-        src = np.array([r[1] for r in rows], np.int64)
-        m = self.model
-        return PacketTrace(step=np.full(len(rows), self.t, np.int64), seq=np.array([r[0] for r in rows], np.int64),
-                           src_neuron=src, route=np.array([r[2] for r in rows], np.int64),
-                           src_core=self.neuron_core[src],
-                           dst_core=m.route_core[np.array([r[2] for r in rows], np.int64)].astype(np.int32),
-                           link_ptr=ptr, link=cat([r[3] for r in rows], np.int32),
-                           grant=cat([r[4] for r in rows], np.int64),
-                           arrival=np.array([r[5] for r in rows], np.int64),
-                           syn_start=np.array([r[6] for r in rows], np.int64),
-                           syn_end=np.array([r[7] for r in rows], np.int64))
 
     def _make_trace(self, n_pk: int, tr: ev.EventTrace) -> PacketTrace:
         grant, link, ptr, arrival, s0, s1 = tr.grant, tr.link, tr.ptr, tr.arrival, tr.syn_start, tr.syn_end

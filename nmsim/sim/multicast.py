@@ -12,7 +12,8 @@ ranks, buffers, synapse units, tie-breaking by ``seq``), with three differences:
 
 In flight a copy is the key ``p << 32 | local node << 16 | (buf + 1)``: waiting heaps still order by
 ``seq`` (two copies of one packet never wait on the same link); a tree holds each link at most once, so
-its local node indices stay below ``n_links < 2**16`` (``nmsim.describe.limits.MAX_LINKS``).  The helpers (heaps, wheel, dirty bits)
+its local node indices stay below ``n_links < 2**16`` (``nmsim.describe.limits.MAX_LINKS``).
+The helpers (heaps, wheel, dirty bits)
 are those of :mod:`nmsim.sim.events`; only the grant step differs, so this loop is a sibling of
 :func:`nmsim.sim.events.run_events` rather than a branch inside it.
 """
@@ -78,7 +79,8 @@ def mc_build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_g, 
     """Multicast packets of one step in ``seq`` order and their counters (§2.6, §3); returns ``n_pk``.
 
     Inputs as :func:`nmsim.sim.timing.build_packets` (``fired_list`` ascending, stably sorted by ``f_g``:
-    ``(f_g, core, g)`` order), plus the trees (:class:`McTables`).  Outputs as ``build_packets`` (``out_pk`` only ``PK_F``), plus ``out_pk_g int64[n_pk]`` and
+    ``(f_g, core, g)`` order), plus the trees (:class:`McTables`).  Outputs as ``build_packets`` (``out_pk``
+    only ``PK_F``), plus ``out_pk_g int64[n_pk]`` and
     ``out_node_base int64[n_pk+1]``.  Counters: one ``packet_send`` / ``io_packet`` per packet, flit hops per
     mesh link of the tree, ``routing_table_lookup`` per router the packet enters (source router included),
     ``multicast_replication`` per extra copy (children - 1 at each router), all at the sending core; per
@@ -320,6 +322,39 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
     return _OK
 
 
+def delivery_trace(model, mc: McTables, st: McStep, n_pk: int, neuron_core: np.ndarray, step: int):
+    """A :class:`~nmsim.sim.result.PacketTrace` of one multicast step, one row per delivery (packet ``seq``,
+    route ``k``) with the links and grant cycles of its root-to-leaf path in the tree."""
+    from nmsim.sim.result import PacketTrace
+
+    ej0 = 4 * model.n_routers + model.n_cores + 1
+    rows = []
+    for p in range(n_pk):
+        g = int(st.pk_g[p])
+        g0, nb = int(mc.tree_ptr[g]), int(st.node_base[p])
+        k = int(model.route_ptr[g]) - 1  # leaves come in route order (nmsim.compile.multicast)
+        for j in range(int(mc.tree_ptr[g + 1]) - g0):
+            if mc.node_link[g0 + j] < ej0:
+                continue
+            k += 1
+            path, i = [], j
+            while i >= 0:
+                path.append(i)
+                i = int(mc.node_parent[g0 + i])
+            path.reverse()
+            rows.append((p, g, k, [int(mc.node_link[g0 + i]) for i in path], [int(st.grant[nb + i]) for i in path],
+                         int(st.arrival[nb + j]), int(st.syn_start[nb + j]), int(st.syn_end[nb + j])))
+    ptr = np.zeros(len(rows) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(r[3]) for r in rows])
+    col = (lambda i: np.array([r[i] for r in rows], np.int64))  # noqa: E731
+    flat = (lambda i, dt: np.array([v for r in rows for v in r[i]], dt))  # noqa: E731
+    src, route = col(1), col(2)
+    return PacketTrace(step=np.full(len(rows), step, np.int64), seq=col(0), src_neuron=src, route=route,
+                       src_core=neuron_core[src], dst_core=model.route_core[route].astype(np.int32), link_ptr=ptr,
+                       link=flat(3, np.int32), grant=flat(4, np.int64), arrival=col(5), syn_start=col(6),
+                       syn_end=col(7))
+
+
 def new_step_arrays(n_pk: int, n_nodes: int, trace: bool) -> McStep:
     """:class:`McStep` for up to ``n_pk`` packets and ``n_nodes`` step nodes."""
     nt = max(n_nodes, 1) if trace else 1
@@ -327,4 +362,5 @@ def new_step_arrays(n_pk: int, n_nodes: int, trace: bool) -> McStep:
     return McStep(z(n_pk), z(n_pk + 1), z(n_nodes), z(nt), z(nt), z(nt), z(nt))
 
 
-__all__ = ["McTables", "McStep", "mc_tables", "mc_build_packets", "run_events_mc", "new_step_arrays"]
+__all__ = ["McTables", "McStep", "mc_tables", "mc_build_packets", "run_events_mc", "new_step_arrays",
+           "delivery_trace"]
