@@ -140,6 +140,32 @@ def test_two_packets_through_one_buffer_slot():
     assert (oracle.counters[0, 0] == c0).all()
 
 
+def test_slot_is_held_until_the_last_copy_leaves():
+    """Depth-1 buffers, 3x1 mesh.  Core 0 at (0,0): neurons 0, 1 (fire at f = 2, 4), each to core 1 at (1,0)
+    and core 2 at (2,0).  Core 3, also at (1,0): neuron 4 (f = 2) to core 2 (packet Q).  seq: P0 < Q < P1.
+
+    2: inj(0) grants P0, inj(3) grants Q.  5: E(0,0) grants P0, E(1,0) grants Q.  P1: inj(0) at 6 (slot back).
+    8: P0 at (1,0) asks ej(1) and E(1,0); ej(1) grants it (8), but E(1,0)'s downstream slot holds Q, which
+    leaves on ej(2) at 8, so the slot is back at 9: E(1,0) grants P0's second copy at 9, and only then does
+    P0 free its slot at (1,0), usable from 10.  P1 asks E(0,0) at 9 and waits until 10 (it would get 9 if the
+    slot went back with the first copy).  P0: ej(2) at 12 (free since 10).  P1 at (1,0) at 13: ej(1) 13,
+    E(1,0) 13 (free 11, slot back 13), ej(2) 16.  Arrivals (+5) and one-synapse jobs (3 cycles):
+    core 1: P0 13..16, P1 18..21; core 2: Q 13..16, P0 17..20, P1 21..24.  Step 24 + 7 = 31."""
+    m = build_model(width=W, height=1, core_router=[0, 1, 2, 1], io_router=0, neurons_per_core=[2, 1, 1, 1],
+                    edges=[(0, 2, 1), (0, 3, 1), (1, 2, 1), (1, 3, 1), (4, 3, 1)], timing=TIMING,
+                    v0=np.array([1, 1, 0, 0, 1]))
+    m = dataclasses.replace(m, multicast=True)
+    got, oracle = run_both(m)
+    tr = got.trace
+    rows = [(int(tr.seq[i]), int(tr.dst_core[i]), tr.grant[tr.link_ptr[i]:tr.link_ptr[i + 1]].tolist(),
+             int(tr.arrival[i]), int(tr.syn_start[i]), int(tr.syn_end[i])) for i in range(tr.n_packets)]
+    want = [(0, 1, [2, 5, 8], 13, 13, 16), (0, 2, [2, 5, 9, 12], 17, 17, 20), (1, 2, [2, 5, 8], 13, 13, 16),
+            (2, 1, [6, 10, 13], 18, 18, 21), (2, 2, [6, 10, 13, 16], 21, 21, 24)]
+    assert rows == want
+    assert [(p.seq, p.dst_core, p.grants, p.arrival, p.syn_start, p.syn_end) for p in oracle.steps[0].packets] == want
+    assert got.step_cycles.tolist() == oracle.step_cycles.tolist() == [31]
+
+
 def test_routing_table_entries_and_capacity_error():
     """Tree of ``tree_model`` enters routers (0,0) (1,0) (2,0) (1,1) (2,1): one entry each."""
     m = tree_model()
