@@ -55,9 +55,8 @@ PK_F, PK_DST, PK_COST = 0, 1, 2
 LT_OCC, LT_LAT, LT_STEP, LT_DOWN, LT_RANK = 0, 1, 2, 3, 4
 #: Columns of the per-step link state ``EventWorkspace.link int64[n_links, 8]`` (one 64-byte row per link):
 #: next cycle the link may grant, cycle of its pending TRY (-1: none), packets in its downstream buffer,
-#: size of its waiting heap; then copies of the link's ``LT_STEP``, ``LT_LAT``, ``LT_DOWN``, ``LT_RANK``
-#: (made by every call), so that the loop reads one cache line per link.
-WL_NEXT, WL_TRY, WL_BUF, WL_WQN, WL_STEP, WL_LAT, WL_DOWN, WL_RANK = 0, 1, 2, 3, 4, 5, 6, 7
+#: size of its waiting heap.
+WL_NEXT, WL_TRY, WL_BUF, WL_WQN = 0, 1, 2, 3
 #: End of the event free list (``ev_next``).
 NIL = -1
 
@@ -276,7 +275,7 @@ def _request(ws, link_tab, free_head, t, L, q, cap, mask, depth, ej0):
             wl[uL, WL_TRY] = wl[uL, WL_NEXT]
             return _wheel_push(ws, free_head, wl[uL, WL_NEXT] & mask, L, -1), 1
     elif L >= ej0 or wl[uL, WL_BUF] < depth:
-        _mark(ws.dbits, wl[uL, WL_RANK])
+        _mark(ws.dbits, link_tab[uL, LT_RANK])
     return free_head, 0
 
 
@@ -287,7 +286,7 @@ def _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL):
     next-cycle bit set)``."""
     ws.link[np.uint64(L), WL_TRY] = x
     if x == t + 1:
-        _mark(ws.dnext, ws.link[np.uint64(L), WL_RANK])
+        _mark(ws.dnext, link_tab[np.uint64(L), LT_RANK])
         return free_head, far_n, 0, True
     if x - t < W:
         return _wheel_push(ws, free_head, x & mask, L, -1), far_n, 1, False
@@ -324,11 +323,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
         wl[np.uint64(L), WL_TRY] = -1
         wl[np.uint64(L), WL_BUF] = 0
         wl[np.uint64(L), WL_WQN] = 0
-        wl[np.uint64(L), WL_STEP] = link_tab[np.uint64(L), LT_STEP]
-        wl[np.uint64(L), WL_LAT] = link_tab[np.uint64(L), LT_LAT]
-        wl[np.uint64(L), WL_DOWN] = link_tab[np.uint64(L), LT_DOWN]
-        wl[np.uint64(L), WL_RANK] = link_tab[np.uint64(L), LT_RANK]
-        out_link_busy[L] = 0  # grants, until the end (then times occ)
+        out_link_busy[L] = 0
     dbits[:] = 0
     dnext[:] = 0
     has_next = False  # some bit of dnext is set
@@ -384,7 +379,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
             pending -= 1
             e = nxt
             if p < 0:
-                _mark(dbits, wl[np.uint64(L), WL_RANK])
+                _mark(dbits, link_tab[np.uint64(L), LT_RANK])
                 continue
             free_head, pushed = _request(ws, link_tab, free_head, t, L, p, cap, mask, depth, ej0)
             pending += pushed
@@ -393,7 +388,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
         while far_n > 0 and far[0] < (t + 1) * NL:  # far keys are time * NL + link, time >= t
             L = heap_pop(far, 0, far_n) % NL
             far_n -= 1
-            _mark(dbits, wl[np.uint64(L), WL_RANK])
+            _mark(dbits, link_tab[np.uint64(L), LT_RANK])
         # phase 2: each dirty link grants at most one packet, in topological rank order
         c = 0
         for w in range(nwords):
@@ -439,11 +434,11 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     wl[uL, WL_WQN] = nw - 1
                     p, d, b = q >> 32, (q >> 16) & 0xFFFF, (q & 0xFFFF) - 1
                 # grant packet p on link L at cycle t
-                wl[uL, WL_NEXT] = t + wl[uL, WL_STEP]
-                out_link_busy[uL] += 1
+                wl[uL, WL_NEXT] = t + link_tab[uL, LT_STEP]
+                out_link_busy[uL] += link_tab[uL, LT_OCC]
                 if b >= 0:  # leaves the buffer it sat in; the slot is usable again from t + 1
                     if wl[np.uint64(b), WL_BUF] == depth:
-                        _mark(dnext, wl[np.uint64(b), WL_RANK])
+                        _mark(dnext, link_tab[np.uint64(b), LT_RANK])
                         has_next = True
                     wl[np.uint64(b), WL_BUF] -= 1
                 if trace:
@@ -451,7 +446,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     tr.grant[i] = t
                     tr.link[i] = L
                     tr.hop[p] += 1
-                lat = wl[uL, WL_LAT]
+                lat = link_tab[uL, LT_LAT]
                 if L >= ej0:  # ejection: arrival at the synapse unit, served online (see module doc)
                     a = t + lat
                     start = max(a, out_syn_free[np.uint64(d)])
@@ -462,7 +457,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                         tr.syn_end[p] = out_syn_free[np.uint64(d)]
                 else:
                     wl[uL, WL_BUF] += 1
-                    r, rd = wl[uL, WL_DOWN], core_router[np.uint64(d)]
+                    r, rd = link_tab[uL, LT_DOWN], core_router[np.uint64(d)]
                     L2 = next_link[np.uint64(r), np.uint64(rd)] if r != rd else ej0 + d
                     q = (p << 32) | (d << 16) | (L + 1)
                     if lat == 0:  # request visible in this same cycle; L2 ranks after L
@@ -489,8 +484,6 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
         if ws.err[0] != _OK:  # checked before phase 1 of the next cycle refills the free list
             return ws.err[0]
         t += 1
-    for L in range(NL):  # grants -> busy cycles
-        out_link_busy[L] *= link_tab[np.uint64(L), LT_OCC]
     return _OK
 
 
