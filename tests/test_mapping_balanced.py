@@ -10,7 +10,7 @@ import pytest
 from nmsim.describe.chip import load_chip
 from nmsim.describe.network import Network
 from nmsim.map.connectivity import connectivity
-from nmsim.map.cost import predict, workload
+from nmsim.map.cost import predict, row_pairs, workload
 from nmsim.map.placement import place
 
 
@@ -62,6 +62,33 @@ def test_predict_matches_hand_sums():
     dyn = 40 + 1.5 + 4.5 + 13.5 + 10.5 + 13.5 + 15 + 27 + 20
     step_ns = round(p.step_cycles) / chip.clock.frequency_hz * 1e9
     assert p.energy_pj == pytest.approx(dyn + 1.0 * 3 * step_ns)
+
+
+def test_row_pairs_against_a_dictionary_count():
+    """Every (source, core) CSR row and its synapse count, counted synapse by synapse in a dict."""
+    rng = np.random.default_rng(3)
+    net = Network("rand")
+    net.add_input("in", 7)
+    net.add_lif("A", 11, threshold=1)
+    net.add_lif("B", 5, threshold=1)
+    wa = (rng.random((7, 11)) < 0.4).astype(np.int64)
+    wr = (rng.random((11, 11)) < 0.3).astype(np.int64)
+    wb = (rng.random((11, 5)) < 0.5).astype(np.int64)
+    net.connect("in", "A", wa)
+    net.connect("A", "A", wr)
+    net.connect("A", "B", wb)
+    conn = connectivity(net)
+    wl = workload(net, conn)
+    n_cores = 4
+    core_of = np.concatenate([np.full(7, n_cores), rng.integers(0, n_cores, 16)])
+    want: dict = {}
+    for src_off, dst_off, w in ((0, 7, wa), (7, 7, wr), (7, 18, wb)):
+        for s, d in zip(*np.nonzero(w)):
+            key = (src_off + int(s), int(core_of[dst_off + int(d)]))
+            want[key] = want.get(key, 0) + 1
+    ps, pc, pn = row_pairs(wl, core_of, n_cores)
+    assert list(zip(ps.tolist(), pc.tolist())) == sorted(want)
+    assert pn.tolist() == [want[k] for k in sorted(want)]
 
 
 def test_balanced_reaches_the_brute_force_optimum():
