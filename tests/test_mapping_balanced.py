@@ -135,3 +135,28 @@ def test_balanced_is_deterministic():
     for p in net.populations:
         assert np.array_equal(a.core_of[p], b.core_of[p])
     assert a.search == b.search
+
+
+def test_balanced_predicts_no_longer_step_than_partition_or_snake():
+    """The partition and snake strategies' placements are among balanced's candidates: its predicted
+    step (within the 1% energy tie) is never longer than either's, scored by the same cost model."""
+    chip = load_chip("test-2x2")
+    rng = np.random.default_rng(5)
+    net = Network("rand3")
+    net.add_input("in", 6)
+    net.add_lif("A", 24, threshold=1)
+    net.add_lif("B", 10, threshold=1)
+    net.connect("in", "A", (rng.random((6, 24)) < 0.5).astype(np.int64))
+    net.connect("A", "A", (rng.random((24, 24)) < 0.2).astype(np.int64))
+    net.connect("A", "B", (rng.random((24, 10)) < 0.4).astype(np.int64))
+    conn = connectivity(net)
+    wl = workload(net, conn, {"in": 1.0, "A": rng.random(24), "B": 0.5})
+    flat = lambda pl: np.concatenate([pl.core_of[p] for p in net.populations]).astype(np.int64)  # noqa: E731
+    bal = predict(chip, conn, wl, flat(place(chip, net, "balanced", workload=wl))).step_cycles
+    for strategy in ("partition", "snake"):
+        other = predict(chip, conn, wl, flat(place(chip, net, strategy))).step_cycles
+        assert bal <= other * 1.01
+    ranked = place(chip, net, "balanced", workload=wl, candidates=1000)
+    part = flat(place(chip, net, "partition"))
+    assert any(np.array_equal(flat(c), part) for c in ranked)
+    assert any(c.search["chosen"] == "partition strategy" for c in ranked)
