@@ -8,7 +8,8 @@ fan-in axons, ``map.*`` caps) or a *work target* (predicted synapse + neuron cyc
 (``pymetis``: vertex weights = work and synapse bytes, edge weights = expected packets) of the
 neuron graph.  For each order and each number of cores ``k`` (all counts up to 16, then steps of
 15 %), the smallest work target under which the order fits on ``k`` cores is found by bisection;
-plain neuron caps (8, 16, ... neurons per core) are candidates too.
+plain neuron caps (8, 16, ... neurons per core) are candidates too, and the ``partition`` strategy's
+placement (networks up to :data:`PARTITION_MAX_SYNAPSES`, no ``map.*`` limits).
 Every candidate is scored with :func:`nmsim.map.cost.predict`; the shortest predicted step wins,
 predicted energy breaking ties (within :data:`TIE`).  Deterministic: no random choices, METIS seeded.
 """
@@ -36,6 +37,9 @@ COUNT_STEP = 1.15
 #: Neuron caps tried as candidates (and the chip's own ``max_neurons``).
 CAPS = (8, 16, 32, 64, 128, 256, 512)
 METIS_SEED = 0
+#: The ``partition`` strategy's placement is a candidate too, when ``map.*`` sets no limit and the network
+#: has at most this many synapses (its local refinement takes about 1 s per million synapses per pass).
+PARTITION_MAX_SYNAPSES = 4_000_000
 #: Parts of the METIS partition that orders the neurons (the fill then sets the core boundaries).
 METIS_MAX_PARTS = 128
 #: Work is filled in integer units of 1/WORK_SCALE cycle (the kernel is integer-only).
@@ -259,6 +263,13 @@ def place_balanced(chip: ChipSpec, net: Network, conn: Connectivity, wl: Workloa
             co = filler.fill(base, cap=cap)
             if co is not None:
                 cands.append((f"network order, {cap} neurons per core", co))
+    if not opts.constrains and net.nnz <= PARTITION_MAX_SYNAPSES:
+        from nmsim.map.placement import partition_core_of
+
+        try:
+            cands.append(("partition strategy", partition_core_of(chip, net, conn, snake, 0)))
+        except MappingError:
+            pass
     total = float(filler.w_own.sum() + filler.w_row.sum()) + 1.0
     n_allowed = len(set(np.concatenate(filler.seqs).tolist()))
     k_min = int(np.unique(plain[base]).size)

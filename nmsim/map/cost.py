@@ -23,13 +23,16 @@ Energy (pJ per step; the tie-break): the expected count of every action per step
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 from nmsim.describe.actions import A
 from nmsim.describe.chip import ChipSpec
 from nmsim.describe.network import Network
+from nmsim.jit import JIT
 from nmsim.map.connectivity import Connectivity
 
 
@@ -46,6 +49,14 @@ class Workload:
     rate: np.ndarray
     to_host: np.ndarray
     source: dict
+
+    @cached_property
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``counts`` by source (CSR ``indptr``, ``indices``, ``data``, ``int64``): built once, used by
+        every :func:`predict` of this workload."""
+        m = self.counts.tocsr()
+        m.sort_indices()
+        return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.int64)
 
 
 def synapse_counts(net: Network, conn: Connectivity) -> sp.csc_matrix:
@@ -123,12 +134,8 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     if lat is None:
         lat = route_latency(chip)
     core_of = np.asarray(core_of, np.int64)
-    cnt = wl.counts
-    dst = np.repeat(np.arange(conn.n, dtype=np.int64), np.diff(cnt.indptr))
-    src = cnt.indices.astype(np.int64)
-    key, inv = np.unique(src * (C + 1) + core_of[dst], return_inverse=True)
-    nnz = np.bincount(inv, weights=cnt.data, minlength=key.size)
-    ps, pc = key // (C + 1), key % (C + 1)
+    ps, pc, nnz_i = row_pairs(wl, core_of, C)
+    nnz = nnz_i.astype(np.float64)
     reads = -(-nnz // spr)
     r = wl.rate[ps]
     syn = np.bincount(pc, weights=r * (t.packet_receive_cycles + reads * t.synapse_read_cycles),
@@ -158,6 +165,46 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     energy = _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step)
     return Prediction(neuron, syn, send, net[:C], crit, host_send, host_in, step, energy,
                       float(pk.sum()), k)
+
+
+def row_pairs(wl: Workload, core_of: np.ndarray, n_cores: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR rows of a placement: ``(source, core, synapses)`` per distinct (source neuron, core
+    holding one of its targets), ``int64``, sorted by source then core (host = ``n_cores``)."""
+    indptr, indices, data = wl.rows
+    bound = int(np.minimum(np.diff(indptr), n_cores + 1).sum())
+    ps = np.empty(bound, np.int64)
+    pc = np.empty(bound, np.int64)
+    pn = np.empty(bound, np.int64)
+    m = _row_pairs_kernel(indptr, indices, data, np.asarray(core_of, np.int64), int(n_cores), ps, pc, pn)
+    return ps[:m], pc[:m], pn[:m]
+
+
+@numba.njit(**JIT)
+def _row_pairs_kernel(indptr, indices, data, core_of, n_cores, ps, pc, pn):
+    """Writes the distinct (source, core) pairs of CSR ``counts`` under ``core_of`` with their synapse
+    counts, sorted by source then core; returns how many."""
+    acc = np.zeros(n_cores + 1, np.int64)
+    seen = np.full(n_cores + 1, -1, np.int64)
+    touched = np.empty(n_cores + 1, np.int64)
+    m = 0
+    for s in range(indptr.shape[0] - 1):
+        t = 0
+        for j in range(indptr[s], indptr[s + 1]):
+            k = core_of[indices[j]]
+            if seen[k] != s:
+                seen[k] = s
+                acc[k] = 0
+                touched[t] = k
+                t += 1
+            acc[k] += data[j]
+        cores = np.sort(touched[:t])
+        for i in range(t):
+            k = cores[i]
+            ps[m] = s
+            pc[m] = k
+            pn[m] = acc[k]
+            m += 1
+    return m
 
 
 def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> float:

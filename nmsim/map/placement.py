@@ -340,16 +340,22 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
     else:
         if opts.constrains:
             raise MappingError("map.* limits apply to the snake and balanced placements, not to partition")
-        order = _rcm_order(conn)
-        even = max(-(-order.size // max(chip.n_cores, 1)), 1)
-        tries = [_refine(chip, conn, _fill(chip, net, conn, order, cores), seed)]  # packed
-        try:  # spread evenly: more room for the refining moves, better load balance
-            tries.append(_refine(chip, conn, _fill(chip, net, conn, order, cores, target=even), seed))
-        except MappingError:
-            pass
-        core_of = min(tries, key=lambda co: _cost(chip, conn, co))
+        core_of = partition_core_of(chip, net, conn, cores, seed)
     pl = _summarise(chip, net, conn, core_of, strategy, seed)
     return dataclasses.replace(pl, search=search, options=dict(opts.raw) or None)
+
+
+def partition_core_of(chip: ChipSpec, net: Network, conn: Connectivity, cores: np.ndarray, seed: int) -> np.ndarray:
+    """The ``partition`` strategy's core per neuron: an RCM order filled packed and evenly, each
+    refined by local moves, the one with fewer hop-weighted packets kept."""
+    order = _rcm_order(conn)
+    even = max(-(-order.size // max(chip.n_cores, 1)), 1)
+    tries = [_refine(chip, conn, _fill(chip, net, conn, order, cores), seed)]  # packed
+    try:  # spread evenly: more room for the refining moves, better load balance
+        tries.append(_refine(chip, conn, _fill(chip, net, conn, order, cores, target=even), seed))
+    except MappingError:
+        pass
+    return min(tries, key=lambda co: _cost(chip, conn, co))
 
 
 def _summarise(chip, net, conn, core_of, strategy, seed) -> Placement:
