@@ -148,13 +148,11 @@ def test_accumulator_beyond_test_chip(relay_model):
         place("test-2x2", net)
 
 
-def test_strategy_and_routing_choices():
+def test_strategy_choices():
     net = Network("n")
     net.add_lif("a", 2, threshold=1)
     with pytest.raises(MappingError, match=r"placement strategy 'random'; choices: balanced, snake, partition"):
         place("test-2x2", net, "random")
-    with pytest.raises(MappingError, match=r"^multicast routing is not modelled yet$"):
-        place("test-2x2", net, routing="multicast")
 
 
 def clustered(n: int = 64, k: int = 4, p: float = 0.2, seed: int = 1) -> Network:

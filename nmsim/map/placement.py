@@ -41,7 +41,6 @@ from nmsim.errors import MappingError
 from nmsim.map.connectivity import Connectivity, connectivity, core_bytes
 
 STRATEGIES = ("balanced", "snake", "partition")
-ROUTINGS = ("unicast", "multicast")
 #: The partition refinement keeps a dense int32[N, n_cores] count table; above this many
 #: entries it is skipped (the RCM ordering alone is used).
 REFINE_MAX_ENTRIES = 50_000_000
@@ -297,7 +296,7 @@ def _cost(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray) -> int:
 
 
 def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int = 0,
-          routing: str = "unicast", workload=None, options=None, candidates: int = 1):
+          workload=None, options=None, candidates: int = 1):
     """Place ``net`` on ``chip`` with a named strategy; raises :class:`MappingError` if it cannot fit.
 
     ``workload`` (:class:`nmsim.map.cost.Workload`): expected activity for ``balanced`` (default:
@@ -309,10 +308,6 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
     chip = load_chip(chip)
     if strategy not in STRATEGIES:
         raise MappingError(f"placement strategy {strategy!r}; choices: {', '.join(STRATEGIES)}")
-    if routing not in ROUTINGS:
-        raise MappingError(f"routing {routing!r}; choices: {', '.join(ROUTINGS)}")
-    if routing == "multicast":
-        raise MappingError("multicast routing is not modelled yet")
     opts = options if isinstance(options, MapOptions) else map_options(options)
     conn = connectivity(net)
     _precheck(chip, net, conn)
