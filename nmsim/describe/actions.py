@@ -20,7 +20,14 @@ ACTIONS: tuple[str, ...] = (
     "local_delivery",  # per packet ejected from a router to a core on it (receiving core)
     "io_packet",  # per packet through the host I/O port, in or out (host column)
     "barrier",  # per timestep, chip-wide (host column; one per step)
+    "flit_hop_chip",  # per flit per chip-to-chip link hop on a board (sending core; docs/systems.md)
 )
+
+#: Actions a chip description may leave out, with the default (pJ) and its source.
+DEFAULT_PJ: dict[str, tuple[float, str]] = {
+    "flit_hop_chip": (0.0, "default: a single chip has no chip-to-chip links; a system description "
+                           "(nmsim/describe/system.py) prices them"),
+}
 
 #: Column index of each action.
 A = {name: i for i, name in enumerate(ACTIONS)}
