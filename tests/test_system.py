@@ -181,3 +181,21 @@ def test_presets_load_and_every_value_is_sourced():
     assert (s.n_chips, s.latency_cycles, s.serialization_cycles, s.energy_pj_per_flit) == (32, 500, 100, 32.0)
     with pytest.raises(ChipConfigError, match="uses 152 of its 168 core slots"):
         board_chip(load_system("spinnaker2-48"))
+
+
+# ------------------------------------------------------------------ oracle
+N_BOARD_CASES = int(__import__("os").environ.get("NMSIM_ORACLE_CASES", "60"))
+
+
+@pytest.mark.parametrize("seed", range(N_BOARD_CASES))
+def test_engine_matches_oracle_on_random_boards(seed):
+    """Random rows/columns of chips (nmsim.oracle.random_case(board=True)): every step's cycles, counters
+    (flit_hop_chip included), link_busy, fired, payload and final state agree with the SimPy oracle."""
+    from nmsim.oracle import random_case
+    from nmsim.oracle.compare import check_case
+    from nmsim.sim import engine
+
+    case = random_case(20_000 + seed, max_lif=40, max_host=8, max_steps=4, board=True)
+    problems = check_case(case, lambda m, n, h: engine.simulate(m, n, h, record=("fired", "payload", "link_busy",
+                                                                                "trace")))
+    assert not problems, "\n".join(problems)
