@@ -215,6 +215,11 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
                       raw=MappingProxyType(dict(link)), sources=MappingProxyType(sources))
 
 
+def chip_ref(system: SystemSpec) -> str:
+    """The system chip's path (for loading a variant of it, e.g. ``nmsim.replay.load_replay_chip``)."""
+    return system.chip.path
+
+
 def list_systems() -> list[str]:
     """Names of the presets shipped in ``systems/`` (sorted)."""
     d = systems_dir()
@@ -243,12 +248,17 @@ def load_system(name_or_path: str | Path) -> SystemSpec:
     return parse_system(doc, path)
 
 
-def board_chip(system: SystemSpec) -> ChipSpec:
+def board_chip(system: SystemSpec, chip: ChipSpec | None = None) -> ChipSpec:
     """The whole board as one wide chip: mesh ``chips_x x width`` by ``chips_y x height`` (cores numbered
     router by router over the board), the host on chip (0, 0)'s I/O router, ``energy.flit_hop_chip`` =
     the link's pJ per flit.  The chip-to-chip links themselves (ports, latency, serialization, routing
-    through the ports) are applied by the engine from ``CompiledModel.meta["system"]`` (:func:`attach`)."""
-    c = system.chip
+    through the ports) are applied by the engine from ``CompiledModel.meta["system"]`` (:func:`attach`).
+    ``chip``: a variant of the system's chip to use instead (e.g. with its replay profile and ``--set``
+    overrides); its mesh must be the system chip's."""
+    c = system.chip if chip is None else chip
+    if (c.mesh.width, c.mesh.height) != (system.chip.mesh.width, system.chip.mesh.height):
+        raise ChipConfigError(f"{system.path}: chip: the chip variant's mesh {c.mesh.width} x {c.mesh.height} is "
+                              f"not the system chip's {system.chip.mesh.width} x {system.chip.mesh.height}")
     m = c.mesh
     slots = m.width * m.height * m.cores_per_router
     if m.n_cores != slots:
