@@ -199,3 +199,37 @@ def test_engine_matches_oracle_on_random_boards(seed):
     problems = check_case(case, lambda m, n, h: engine.simulate(m, n, h, record=("fired", "payload", "link_busy",
                                                                                 "trace")))
     assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------ replay on a board
+def test_same_logits_on_one_chip_and_on_a_board(tmp_path):
+    """ptb-egru-small-s90 (40 Loihi cores) on one Loihi and on loihi-4chip (snake placement spreads it over the
+    board's rows, so packets cross chips): identical logits_sha256, bit-exact; the board reports off-chip
+    traffic and cores.csv names more than one chip."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    from nmsim.paths import models_dir, project_root
+
+    def run(*where, out):
+        cmd = [sys.executable, "-m", "nmsim", "run", "--model", models_dir() / "ptb-egru-small-s90.nmm", *where,
+               "--tokens", "3", "--placement", "snake", "--no-progress", "--no-figures", "--out", out]
+        p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600,
+                           env={**__import__("os").environ, "PYTHONPATH": str(project_root())})
+        assert p.returncode == 0, p.stderr
+        return json.loads((out / "summary.json").read_text())
+
+    one = run("--chip", "loihi", out=tmp_path / "one")
+    board = run("--system", "loihi-4chip", out=tmp_path / "board")
+    assert one["bit_exact"] and board["bit_exact"]
+    assert one["logits_sha256"] == board["logits_sha256"]
+    assert "system" not in one
+    s = board["system"]
+    assert s["chips"] == 4 and s["off_chip_flits"] > 0 and s["off_chip_energy_nj"] > 0
+    # chip-to-chip flits priced at the resolved 32 pJ per flit (1 pJ/bit x 32-bit flits), 1e-3 nJ per pJ
+    assert s["off_chip_energy_nj"] == pytest.approx(s["off_chip_flits"] * 32.0 * 1e-3)
+    with open(tmp_path / "board" / "cores.csv") as fh:
+        chips = {row["chip"] for row in csv.DictReader(fh) if row["core"] != "host" and int(row["neurons"]) > 0}
+    assert len(chips) > 1

@@ -117,7 +117,8 @@ def run(args) -> int:
         from nmsim.describe.system import board_chip, chip_ref, load_system
 
         system = load_system(args.system)
-        chip = board_chip(system, load_replay_chip(chip_ref(system), cfg.chip_overrides))
+        system = system.for_chip(load_replay_chip(chip_ref(system), cfg.chip_overrides))
+        chip = board_chip(system)
     else:
         chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
     mf = load_model(resolve_model_path(cfg.model))

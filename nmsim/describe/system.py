@@ -36,6 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from nmsim.describe import limits
 from nmsim.describe.chip import SCHEMA_VERSION, ChipSpec, _Ctx, _read_toml, _sourced, _table, load_chip
 from nmsim.errors import ChipConfigError
 from nmsim.paths import systems_dir
@@ -88,6 +89,22 @@ class SystemSpec:
                 "north_south_col": self.north_south_col, "link_occ": self.serialization_cycles,
                 "link_lat": self.link_lat_cycles}
 
+    def for_chip(self, chip: ChipSpec) -> "SystemSpec":
+        """This board with a variant of its chip (replay profile, ``--set`` overrides): the link values are
+        re-resolved on the variant's clock and flits; its mesh must be the system chip's."""
+        if (chip.mesh.width, chip.mesh.height, chip.mesh.cores_per_router) != \
+                (self.chip.mesh.width, self.chip.mesh.height, self.chip.mesh.cores_per_router):
+            raise ChipConfigError(f"{self.path}: chip: the chip variant's mesh is not the system chip's")
+        ctx = _Ctx(self.path)
+        sources = dict(self.sources)
+        lat, ser, epf = _resolve_link(ctx, chip, self.raw, sources)
+        if self.buffer_packets != chip.noc.router_buffer_packets:
+            ctx.fail("link.buffer_packets", f"{self.buffer_packets} differs from the chip's "
+                     f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
+                     "modelled yet (give the chip's value)")
+        return dataclasses.replace(self, chip=chip, latency_cycles=lat, serialization_cycles=ser,
+                                   energy_pj_per_flit=epf, sources=MappingProxyType(sources))
+
     def to_dict(self) -> dict[str, Any]:
         """Every value with its source (for ``run.json`` / ``summary.json``)."""
         v = {"chips_x": self.chips_x, "chips_y": self.chips_y, "east_west_row": self.east_west_row,
@@ -132,6 +149,40 @@ def _link(ctx: _Ctx, doc: dict) -> tuple[dict, dict]:
     return vals, srcs
 
 
+def _resolve_link(ctx: _Ctx, chip: ChipSpec, link: Mapping[str, Any], sources: dict) -> tuple[int, int, float]:
+    """``(latency_cycles, serialization_cycles, energy_pj_per_flit)`` of the given ``[link]`` values on ``chip``
+    (its clock and flits); derived values' sources are added to ``sources``."""
+    if min(chip.timing.hop_east_west_cycles, chip.timing.hop_north_south_cycles) + chip.flits_per_packet - 1 < 1:
+        ctx.fail("chip", f"chip {chip.name!r} has zero-latency mesh hops; routes across chips turn back, so a board "
+                 "needs every link latency >= 1 cycle")
+    f_hz = chip.clock.frequency_hz
+    if "latency_cycles" in link:
+        lat = int(link["latency_cycles"])
+    else:
+        lat = max(1, math.ceil(link["latency_ns"] * f_hz / 1e9 - 1e-9))
+        sources["link.latency_cycles"] = (f"derived: ceil(latency_ns {link['latency_ns']:g} x chip clock "
+                                          f"{f_hz:g} Hz / 1e9)")
+    bw = link["width_bits"] * link["clock_hz"] if "width_bits" in link else link["bandwidth_bits_per_s"]
+    packet_bits = chip.flits_per_packet * chip.noc.link_width_bits
+    ser = max(1, math.ceil(packet_bits * f_hz / bw - 1e-9))
+    sources["link.serialization_cycles"] = (f"derived: ceil({packet_bits} bits per packet ({chip.flits_per_packet} "
+                                            f"flits x {chip.noc.link_width_bits} bits) x {f_hz:g} Hz / {bw:g} bit/s)")
+    if "energy_pj_per_flit" in link:
+        epf = float(link["energy_pj_per_flit"])
+    else:
+        epf = float(link["energy_pj_per_bit"]) * chip.noc.link_width_bits
+        sources["link.energy_pj_per_flit"] = (f"derived: energy_pj_per_bit {link['energy_pj_per_bit']:g} x "
+                                              f"{chip.noc.link_width_bits} bits per flit")
+    for key, v in (("link.latency_cycles" if "latency_cycles" in link else "link.latency_ns", lat + ser - 1),
+                   ("link.width_bits" if "width_bits" in link else "link.bandwidth_bits_per_s", ser)):
+        if v > limits.MAX_LATENCY_CYCLES:
+            ctx.fail(key, f"gives {v} cycles per chip-to-chip hop; the engine allows at most "
+                     f"{limits.MAX_LATENCY_CYCLES} (nmsim.describe.limits.MAX_LATENCY_CYCLES)")
+    if epf > limits.MAX_ENERGY_PJ:
+        ctx.fail("link.energy_pj_per_flit", f"{epf:g} pJ exceeds {limits.MAX_ENERGY_PJ:g} pJ")
+    return lat, ser, epf
+
+
 def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
     """Resolve a parsed system TOML document; the chip reference resolves against ``path``'s directory."""
     ctx = _Ctx(str(path))
@@ -169,39 +220,11 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
     if ports["north_south_col"] >= m.width:
         ctx.fail("ports.north_south_col", f"{ports['north_south_col']} is outside the chip's mesh "
                  f"(width {m.width}: columns 0..{m.width - 1})")
-    f_hz = chip.clock.frequency_hz
-    if "latency_cycles" in link:
-        lat = int(link["latency_cycles"])
-    else:
-        lat = max(1, math.ceil(link["latency_ns"] * f_hz / 1e9 - 1e-9))
-        sources["link.latency_cycles"] = (f"derived: ceil(latency_ns {link['latency_ns']:g} x chip clock "
-                                          f"{f_hz:g} Hz / 1e9)")
-    bw = link["width_bits"] * link["clock_hz"] if "width_bits" in link else link["bandwidth_bits_per_s"]
-    packet_bits = chip.flits_per_packet * chip.noc.link_width_bits
-    ser = max(1, math.ceil(packet_bits * f_hz / bw - 1e-9))
-    sources["link.serialization_cycles"] = (f"derived: ceil({packet_bits} bits per packet ({chip.flits_per_packet} "
-                                            f"flits x {chip.noc.link_width_bits} bits) x {f_hz:g} Hz / {bw:g} bit/s)")
-    if "energy_pj_per_flit" in link:
-        epf = float(link["energy_pj_per_flit"])
-    else:
-        epf = float(link["energy_pj_per_bit"]) * chip.noc.link_width_bits
-        sources["link.energy_pj_per_flit"] = (f"derived: energy_pj_per_bit {link['energy_pj_per_bit']:g} x "
-                                              f"{chip.noc.link_width_bits} bits per flit")
-    from nmsim.describe import limits
-    for key, v in (("link.latency_cycles" if "latency_cycles" in link else "link.latency_ns", lat + ser - 1),
-                   ("link.width_bits" if "width_bits" in link else "link.bandwidth_bits_per_s", ser)):
-        if v > limits.MAX_LATENCY_CYCLES:
-            ctx.fail(key, f"gives {v} cycles per chip-to-chip hop; the engine allows at most "
-                     f"{limits.MAX_LATENCY_CYCLES} (nmsim.describe.limits.MAX_LATENCY_CYCLES)")
-    if epf > limits.MAX_ENERGY_PJ:
-        ctx.fail("link.energy_pj_per_flit", f"{epf:g} pJ exceeds {limits.MAX_ENERGY_PJ:g} pJ")
+    lat, ser, epf = _resolve_link(ctx, chip, link, sources)
     if link["buffer_packets"] != chip.noc.router_buffer_packets:
         ctx.fail("link.buffer_packets", f"{link['buffer_packets']} differs from the chip's "
                  f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
                  "modelled yet (give the chip's value)")
-    if min(chip.timing.hop_east_west_cycles, chip.timing.hop_north_south_cycles) + chip.flits_per_packet - 1 < 1:
-        ctx.fail("chip", f"chip {chip.name!r} has zero-latency mesh hops; routes across chips turn back, so a board "
-                 "needs every link latency >= 1 cycle")
     n_chips = board["chips_x"] * board["chips_y"]
     total_cores = n_chips * m.n_cores
     if total_cores >= limits.MAX_CORES or limits.n_links(n_chips * m.n_routers, total_cores) >= limits.MAX_LINKS:
@@ -248,17 +271,13 @@ def load_system(name_or_path: str | Path) -> SystemSpec:
     return parse_system(doc, path)
 
 
-def board_chip(system: SystemSpec, chip: ChipSpec | None = None) -> ChipSpec:
+def board_chip(system: SystemSpec) -> ChipSpec:
     """The whole board as one wide chip: mesh ``chips_x x width`` by ``chips_y x height`` (cores numbered
     router by router over the board), the host on chip (0, 0)'s I/O router, ``energy.flit_hop_chip`` =
     the link's pJ per flit.  The chip-to-chip links themselves (ports, latency, serialization, routing
     through the ports) are applied by the engine from ``CompiledModel.meta["system"]`` (:func:`attach`).
-    ``chip``: a variant of the system's chip to use instead (e.g. with its replay profile and ``--set``
-    overrides); its mesh must be the system chip's."""
-    c = system.chip if chip is None else chip
-    if (c.mesh.width, c.mesh.height) != (system.chip.mesh.width, system.chip.mesh.height):
-        raise ChipConfigError(f"{system.path}: chip: the chip variant's mesh {c.mesh.width} x {c.mesh.height} is "
-                              f"not the system chip's {system.chip.mesh.width} x {system.chip.mesh.height}")
+    A variant of the chip (replay profile, overrides) goes through :meth:`SystemSpec.for_chip` first."""
+    c = system.chip
     m = c.mesh
     slots = m.width * m.height * m.cores_per_router
     if m.n_cores != slots:
