@@ -229,6 +229,9 @@ class ChipSpec:
     power: PowerSpec | None = None          #: ``None``: no ``[power]`` table (see :attr:`power_states`)
     timestep: TimestepSpec = field(default_factory=TimestepSpec)
     operating_points: OperatingPoints | None = None
+    #: a board of chips seen as this one wide chip (``nmsim.describe.system.board_chip``): the geometry of
+    #: :meth:`nmsim.describe.system.SystemSpec.geometry`; ``None`` for a single chip
+    board: Mapping[str, int] | None = None
 
     @property
     def power_states(self) -> PowerSpec:

@@ -292,7 +292,8 @@ def board_chip(system: SystemSpec) -> ChipSpec:
     es = {**c.energy.sources, "flit_hop_chip": system.sources.get("link.energy_pj_per_flit",
                                                                     system.sources.get("link.energy_pj_per_bit", ""))}
     energy = dataclasses.replace(c.energy, pj=MappingProxyType(pj), sources=MappingProxyType(es))
-    return dataclasses.replace(c, name=f"{c.name}@{system.name}", mesh=mesh, energy=energy)
+    return dataclasses.replace(c, name=f"{c.name}@{system.name}", mesh=mesh, energy=energy,
+                               board=MappingProxyType(system.geometry()))
 
 
 def attach(model, system: SystemSpec):

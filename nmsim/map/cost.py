@@ -86,12 +86,27 @@ def route_latency(chip: ChipSpec) -> np.ndarray:
 
     t, f = chip.timing, chip.flits_per_packet
     xy = core_xy(chip).astype(np.int64)
-    dx = np.abs(xy[:, None, 0] - xy[None, :, 0])
-    dy = np.abs(xy[:, None, 1] - xy[None, :, 1])
+    if chip.board is None:
+        dx = np.abs(xy[:, None, 0] - xy[None, :, 0])
+        dy = np.abs(xy[:, None, 1] - xy[None, :, 1])
+        dc = np.zeros_like(dx)
+    else:  # a board: hops along the routes through the chips' ports (nmsim.sim.board_routes)
+        hx, hy, hc = board_hops(chip)
+        r = xy[:, 1] * chip.mesh.width + xy[:, 0]
+        dx, dy, dc = hx[r[:, None], r[None, :]], hy[r[:, None], r[None, :]], hc[r[:, None], r[None, :]]
+    link_lat = 0 if chip.board is None else int(chip.board["link_lat"])
     inj = np.full(xy.shape[0], t.spike_send_cycles, np.int64)
     inj[-1] = t.io_packet_cycles
     return (inj[:, None] + dx * (t.hop_east_west_cycles + f - 1) + dy * (t.hop_north_south_cycles + f - 1)
-            + t.local_delivery_cycles + f - 1)
+            + dc * link_lat + t.local_delivery_cycles + f - 1)
+
+
+def board_hops(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``)."""
+    from nmsim.sim import board_routes as br
+
+    g = dict(chip.board)
+    return br.hop_tables(g, br.next_links(g))
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,15 +186,21 @@ def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> 
     host = ~conn.is_host
     src_core = core_of[ps]
     from_host = src_core == C
-    hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+    if chip.board is None:
+        hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+        th_hops = np.abs(xy[core_of[th]] - xy[C])
+    else:  # a board: on-chip east-west, north-south and chip-to-chip hops along the port routes
+        tabs = board_hops(chip)
+        rt = xy[:, 1] * chip.mesh.width + xy[:, 0]
+        hops = np.stack([t[rt[src_core], rt[pc]] for t in tabs], axis=1)
+        th_hops = np.stack([t[rt[core_of[th]], rt[C]] for t in tabs], axis=1)
     cores, hostc = np.zeros(N_ACTIONS), np.zeros(N_ACTIONS)
     cores[A["neuron_update_active"]] = host.sum()
     cores[A["spike"]] = wl.rate[host].sum()
     hostc[A["spike"]] = wl.rate[~host].sum()
     cores[A["packet_send"]] = pk[host].sum()
     hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum()  # sent by the host, received by it
-    th_hops = np.abs(xy[core_of[th]] - xy[C])
-    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south")):
+    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south", "flit_hop_chip")[:hops.shape[1]]):
         cores[A[name]] = f * ((r * hops[:, j])[~from_host].sum() + (wl.rate[th] * th_hops[:, j]).sum())
         hostc[A[name]] = f * (r * hops[:, j])[from_host].sum()
     cores[A["local_delivery"]] = cores[A["packet_receive"]] = r.sum()
