@@ -101,6 +101,36 @@ def route_latency(chip: ChipSpec) -> np.ndarray:
             + dc * link_lat + t.local_delivery_cycles + f - 1)
 
 
+def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, rate: np.ndarray) -> float:
+    """Cycles the busiest chip-to-chip link of a board is occupied per step: packets per step through it
+    (``rate`` per ``(src_core, dst_core)`` pair; host = ``n_cores``) x its occupancy.  Chip-level routes are
+    XY over chips (east/west first), as in :mod:`nmsim.sim.board_routes`."""
+    g, m = chip.board, chip.mesh
+    W, H, CX = g["chip_width"], g["chip_height"], g["chips_x"]
+    xy = _xy(chip)
+    cx, cy = xy[:, 0] // W, xy[:, 1] // H
+    a, b = cy[src_core] * CX + cx[src_core], cy[dst_core] * CX + cx[dst_core]
+    cross = a != b
+    if not cross.any():
+        return 0.0
+    key, inv = np.unique(a[cross] * (CX * g["chips_y"]) + b[cross], return_inverse=True)
+    load_pair = np.bincount(inv, weights=rate[cross], minlength=key.size)
+    load: dict = {}
+    n = CX * g["chips_y"]
+    for kk, w in zip(key.tolist(), load_pair.tolist()):
+        (sx, sy), (dx, dy) = divmod(kk // n, CX)[::-1], divmod(kk % n, CX)[::-1]
+        x, y = sx, sy
+        while x != dx:
+            step = 1 if dx > x else -1
+            load[(x, y, step, 0)] = load.get((x, y, step, 0), 0.0) + w
+            x += step
+        while y != dy:
+            step = 1 if dy > y else -1
+            load[(x, y, 0, step)] = load.get((x, y, 0, step), 0.0) + w
+            y += step
+    return max(load.values()) * g["link_occ"]
+
+
 def board_hops(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``)."""
     from nmsim.sim import board_routes as br
@@ -170,6 +200,8 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     tails = np.append(np.maximum(crit, out[:C]), max(host_in, host_send))
     k = int(np.argmax(tails))
     step = float(tails[k]) + chip.barrier_cycles
+    if chip.board is not None:  # the busiest chip-to-chip link serializes its packets (occupancy each)
+        step = max(step, chip_link_bound(chip, core_of[ps], pc, r) + chip.barrier_cycles)
     energy = _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step)
     return Prediction(neuron, syn, send, net[:C], crit, host_send, host_in, step, energy,
                       float(pk.sum()), k)
