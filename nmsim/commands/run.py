@@ -151,6 +151,8 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     info = run_info(cfg, mapped, command_line(args))
+    if system is not None:
+        info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
     written = write_outputs(out, res, info, figures=not args.no_figures)
     print(format_summary(strict_summary(res.summary), out, written))
     return 0 if res.summary["bit_exact"] else 1

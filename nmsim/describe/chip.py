@@ -293,6 +293,8 @@ class ChipSpec:
             "flits_per_packet": self.flits_per_packet, "barrier_cycles": self.barrier_cycles,
             "cycle_ns": 1e9 / self.clock.frequency_hz,
         }
+        if self.board is not None:
+            out["board"] = dict(self.board)
         return out
 
 
