@@ -203,9 +203,9 @@ def test_engine_matches_oracle_on_random_boards(seed):
 
 # ------------------------------------------------------------------ replay on a board
 def test_same_logits_on_one_chip_and_on_a_board(tmp_path):
-    """ptb-egru-small-s90 (40 Loihi cores) on one Loihi and on loihi-4chip (snake placement spreads it over the
-    board's rows, so packets cross chips): identical logits_sha256, bit-exact; the board reports off-chip
-    traffic and cores.csv names more than one chip."""
+    """ptb-egru-small-s90 on one Loihi and on loihi-4chip, layer L2 pinned to cores 32-63 (on the board: the
+    first router row of chip 1, so packets cross chips): identical logits_sha256, bit-exact; the board reports
+    off-chip traffic and cores.csv names more than one chip."""
     import csv
     import json
     import subprocess
@@ -215,7 +215,7 @@ def test_same_logits_on_one_chip_and_on_a_board(tmp_path):
 
     def run(*where, out):
         cmd = [sys.executable, "-m", "nmsim", "run", "--model", models_dir() / "ptb-egru-small-s90.nmm", *where,
-               "--tokens", "3", "--placement", "snake", "--no-progress", "--no-figures", "--out", out]
+               "--tokens", "3", "--placement", "snake", "--set", "map.L2.cores=32-63", "--no-progress", "--no-figures", "--out", out]
         p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600,
                            env={**__import__("os").environ, "PYTHONPATH": str(project_root())})
         assert p.returncode == 0, p.stderr
