@@ -201,6 +201,10 @@ def format_summary(s: dict, out, written=()) -> str:
         *_power_time_lines(s),
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
         f"max link utilization {t['max_link_utilization']:.3f}",
+        *([f"  system          {b['name']}: {b['chips']} chips; off-chip {b['off_chip_packet_hops']} packet hops, "
+           f"{b['off_chip_flits']} flits, {b['off_chip_energy_nj']:.1f} nJ ({b['off_chip_energy_share'] * 100:.2f}% "
+           f"of energy); zero-load latency share {b['zero_load_latency_share'] * 100:.1f}%"]
+          if (b := s.get("system")) else []),
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
