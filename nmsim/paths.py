@@ -24,3 +24,7 @@ def data_dir() -> Path:
 
 def models_dir() -> Path:
     return project_root() / "workloads" / "models"
+
+
+def systems_dir() -> Path:
+    return project_root() / "systems"

@@ -10,7 +10,7 @@ from nmsim.describe.actions import A, ACTIONS, N_ACTIONS
 from nmsim.sim import simulate
 from sim_helpers import lif_params, make_model
 
-COST = np.array([81.0, 52.0, 5.0, 111.0, 7.0, 23.6, 1.5, 3.0, 4.0, 1.7, 50.0, 1000.0, 6.0, 2.5])  # pJ, order of ACTIONS
+COST = np.array([81.0, 52.0, 5.0, 111.0, 7.0, 23.6, 1.5, 3.0, 4.0, 1.7, 50.0, 1000.0, 6.0, 2.5, 9.0])  # pJ, order of ACTIONS
 
 
 def test_energy_is_hand_sum_of_counts_times_costs_plus_static():

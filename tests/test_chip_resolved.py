@@ -79,7 +79,8 @@ def test_timing_cycles_of_the_test_chip():
     pj = {"neuron_update_active": 10.0, "neuron_update_idle": 1.0, "spike": 2.0, "packet_send": 3.0,
           "packet_receive": 4.0, "synapse_read": 5.0, "synaptic_op": 6.0, "flit_hop_east_west": 7.0,
           "flit_hop_north_south": 8.0, "local_delivery": 0.5, "io_packet": 9.0, "barrier": 20.0,
-          "multicast_replication": 3.0, "routing_table_lookup": 2.0}
+          "multicast_replication": 3.0, "routing_table_lookup": 2.0,
+          "flit_hop_chip": 0.0}  # flit_hop_chip not in the file: a single chip's default
     assert c.energy.vector_pj() == tuple(pj[a] for a in ACTIONS)
     assert c.core.synapse_bits == 16
 

@@ -42,7 +42,8 @@ print(json.dumps({a: r.counters[0, :, i].tolist() for i, a in enumerate(ACTIONS)
 EXPECTED = {"neuron_update_active": [0, 0], "neuron_update_idle": [1, 0], "spike": [0, 2], "packet_send": [0, 0],
             "packet_receive": [2, 0], "synapse_read": [2, 0], "synaptic_op": [2, 0], "flit_hop_east_west": [0, 2],
             "flit_hop_north_south": [0, 0], "local_delivery": [2, 0], "io_packet": [0, 2], "barrier": [0, 1],
-            "multicast_replication": [0, 0], "routing_table_lookup": [0, 0]}  # unicast: no copies, no tables
+            "multicast_replication": [0, 0], "routing_table_lookup": [0, 0],  # unicast: no copies, no tables
+            "flit_hop_chip": [0, 0]}  # one chip: no chip-to-chip hops
 
 
 def _run(root: Path) -> dict:

@@ -400,3 +400,47 @@ def test_compile_cache_falls_back_to_a_writable_temporary_location(tmp_path):
         answer, where = p.stdout.split()
         assert answer == "42" and Path(where).parent == tmp and Path(where).name.startswith("nmsim-numba-cache-")
         assert any(Path(where).rglob("*.nbi")), "the kernel was not cached"
+
+
+# ------------------------------------------------------------------ systems (boards of chips)
+BOARD = """schema_version = 1
+chip = "{chip}"
+[board]
+chips_x = {{ value = 2, source = "test value" }}
+chips_y = {{ value = 1, source = "test value" }}
+[ports]
+east_west_row = {{ value = 1, source = "test value" }}
+north_south_col = {{ value = 0, source = "test value" }}
+[link]
+latency_cycles = {{ value = 3, source = "test value" }}
+bandwidth_bits_per_s = {{ value = 8e6, source = "test value" }}
+energy_pj_per_flit = {{ value = 5.0, source = "test value" }}
+buffer_packets = {{ value = 2, source = "test value" }}
+"""
+
+
+def test_system_too_small_for_the_model_is_one_line(tmp_path):
+    """Two test-2x2 chips (16 cores x 64 neurons) cannot hold the tiny model's 10,000-unit decoder: one line
+    naming the population that does not fit and what the board has, exit 2, nothing written."""
+    path = tmp_path / "board.toml"
+    path.write_text(BOARD.format(chip=chips_dir() / "test-2x2.toml"))
+    p = cli(run_args(tmp_path, "--system", path))
+    line = assert_one_line(p, "population 'dec' (10000 neurons) does not fit chip 'test-2x2@board': "
+                              "16 cores × 64 neurons = 1024 neurons")
+    assert "10064 neurons" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (('chips_x = {{ value = 2,', 'chips_x = {{ value = -2,'), "board.chips_x: must be positive, got -2"),
+    (('[ports]', '[port]'), "port: unknown key; did you mean 'ports'?"),
+])
+def test_bad_system_file_is_one_line(tmp_path, edit, needle):
+    path = tmp_path / "board.toml"
+    path.write_text(BOARD.replace(*edit).format(chip="test-2x2"))
+    assert_one_line(cli(run_args(tmp_path, "--system", path)), f"{path}: {needle}")
+
+
+def test_unknown_system_preset_is_one_line(tmp_path):
+    assert_one_line(cli(run_args(tmp_path, "--system", "loihi-nahuku")), "unknown system 'loihi-nahuku'; did you "
+                                                                          "mean 'loihi-nahuku32'?")

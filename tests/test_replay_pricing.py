@@ -18,15 +18,16 @@ from replay_helpers import tiny_golden, tokens
 PJ = {"neuron_update_active": 10.0, "neuron_update_idle": 1.0, "spike": 2.0, "packet_send": 3.0,
       "packet_receive": 4.0, "synapse_read": 5.0, "synaptic_op": 6.0, "flit_hop_east_west": 7.0,
       "flit_hop_north_south": 8.0, "local_delivery": 0.5, "io_packet": 9.0, "barrier": 20.0,
-      "multicast_replication": 3.0, "routing_table_lookup": 2.0}
+      "multicast_replication": 3.0, "routing_table_lookup": 2.0,
+      "flit_hop_chip": 0.0}  # not in the file: the default of a single chip (nmsim.describe.actions.DEFAULT_PJ)
 #: what the host pays for (docs/replay.md): its I/O packets, the hops, copies and look-ups of what it sends, the
 #: barrier
 HOST_PAYS = ("io_packet", "flit_hop_east_west", "flit_hop_north_south", "barrier", "multicast_replication",
-             "routing_table_lookup")
+             "routing_table_lookup", "flit_hop_chip")
 CATS = {"synapse": ("synapse_read", "synaptic_op", "packet_receive"),
         "neuron": ("neuron_update_active", "neuron_update_idle", "spike"),
         "noc": ("packet_send", "flit_hop_east_west", "flit_hop_north_south", "local_delivery",
-                "multicast_replication", "routing_table_lookup"),
+                "multicast_replication", "routing_table_lookup", "flit_hop_chip"),
         "io": ("io_packet",), "barrier": ("barrier",)}
 STATIC_MW, N_CORES, HZ = 1.0, 8, 1e6   # test-2x2: 1 mW per core, 2x2 routers x 2 cores, 1 MHz
 

@@ -45,7 +45,8 @@ def test_arch_values_hand_checked():
         "spike": 10.0, "packet_send": 111.0, "io_packet": 111.0, "packet_receive": 2.0,
         "synapse_read": 0.0, "synaptic_op": 23.6, "flit_hop_east_west": 3.0, "flit_hop_north_south": 4.0,
         "local_delivery": 0.0, "barrier": 0.0,
-        "multicast_replication": 0.0, "routing_table_lookup": 0.0})  # imported unicast
+        "multicast_replication": 0.0, "routing_table_lookup": 0.0,  # imported unicast
+        "flit_hop_chip": 0.0})  # one chip: no chip-to-chip links
     t = c.timing_cycles()
     want = {"neuron_update_active_cycles": 84, "neuron_update_idle_cycles": 53, "spike_send_cycles": 51,
             "hop_east_west_cycles": 41, "hop_north_south_cycles": 65, "local_delivery_cycles": 0,

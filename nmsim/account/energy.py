@@ -23,13 +23,14 @@ from nmsim.describe.actions import A, ACTIONS, N_ACTIONS
 
 #: Actions charged in the host column; every other host count costs nothing.
 HOST_CHARGED: tuple[str, ...] = ("io_packet", "flit_hop_east_west", "flit_hop_north_south", "barrier",
-                                 "multicast_replication", "routing_table_lookup")
+                                 "multicast_replication", "routing_table_lookup", "flit_hop_chip")
 
 #: Energy category of every action (``docs/replay.md``); ``static`` is the category of static power.
 CATEGORY: dict[str, str] = {
     "synapse_read": "synapse", "synaptic_op": "synapse", "packet_receive": "synapse",
     "neuron_update_active": "neuron", "neuron_update_idle": "neuron", "spike": "neuron",
     "packet_send": "noc", "flit_hop_east_west": "noc", "flit_hop_north_south": "noc", "local_delivery": "noc",
+    "flit_hop_chip": "noc",
     "io_packet": "io", "barrier": "barrier",
     "multicast_replication": "noc", "routing_table_lookup": "noc",
 }

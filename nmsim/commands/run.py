@@ -71,6 +71,9 @@ def register(subparsers) -> None:
                     "NoC traffic and energy per token.")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model file (.nmm) (default: {DEFAULT_MODEL})")
     p.add_argument("--chip", default=DEFAULT_CHIP, help=f"chip preset name or TOML path (default: {DEFAULT_CHIP})")
+    p.add_argument("--system", default=None, metavar="FILE_OR_PRESET",
+                   help="run on a board of chips (systems/*.toml or a path; docs/systems.md) instead of --chip; "
+                        "--set chip.* values apply to the board's chip")
     p.add_argument("--dataset", default=DEFAULT_DATASET, help="ptb | wikitext-2 (default: ptb)")
     p.add_argument("--split", default=DEFAULT_SPLIT, help="train | valid | test (default: test)")
     p.add_argument("--tokens", default=str(DEFAULT_TOKENS), help=f"N | all (default: {DEFAULT_TOKENS})")
@@ -109,7 +112,15 @@ def run(args) -> int:
     # everything that can fail on input is checked before the (slow) mapping
     if args.out:
         check_out(args.out)
-    chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
+    system = None
+    if args.system:
+        from nmsim.describe.system import board_chip, chip_ref, load_system
+
+        system = load_system(args.system)
+        system = system.for_chip(load_replay_chip(chip_ref(system), cfg.chip_overrides))
+        chip = board_chip(system)
+    else:
+        chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
     mf = load_model(resolve_model_path(cfg.model))
     tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
     name = mf.header.get("name") or Path(cfg.model).stem
@@ -118,6 +129,10 @@ def run(args) -> int:
     golden = GoldenModel(mf)
     mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed, cfg.map_settings, cfg.dataset,
                           cfg.split)
+    if system is not None:
+        from nmsim.describe.system import attach
+
+        attach(mapped.model, system)
 
     bar = None
     if not args.no_progress:
@@ -136,6 +151,8 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     info = run_info(cfg, mapped, command_line(args))
+    if system is not None:
+        info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
     written = write_outputs(out, res, info, figures=not args.no_figures)
     print(format_summary(strict_summary(res.summary), out, written))
     return 0 if res.summary["bit_exact"] else 1
@@ -143,7 +160,8 @@ def run(args) -> int:
 
 def command_line(args) -> list[str]:
     """The resolved command line (every option spelled out; deterministic, unlike ``sys.argv``)."""
-    cmd = ["nmsim", "run", "--model", str(args.model), "--chip", str(args.chip), "--dataset", args.dataset,
+    where = ["--system", str(args.system)] if getattr(args, "system", None) else ["--chip", str(args.chip)]
+    cmd = ["nmsim", "run", "--model", str(args.model), *where, "--dataset", args.dataset,
            "--split", args.split, "--tokens", str(args.tokens), "--placement", args.placement, "--mode", args.mode,
            "--decoder", args.decoder, "--seed", str(args.seed)]
     for k, v in args.overrides:
@@ -183,6 +201,10 @@ def format_summary(s: dict, out, written=()) -> str:
         *_power_time_lines(s),
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
         f"max link utilization {t['max_link_utilization']:.3f}",
+        *([f"  system          {b['name']}: {b['chips']} chips; off-chip {b['off_chip_packet_hops']} packet hops, "
+           f"{b['off_chip_flits']} flits, {b['off_chip_energy_nj']:.1f} nJ ({b['off_chip_energy_share'] * 100:.2f}% "
+           f"of energy); zero-load latency share {b['zero_load_latency_share'] * 100:.1f}%"]
+          if (b := s.get("system")) else []),
         f"  synaptic ops    {s['synaptic_ops_per_token']:.1f} per token; activity "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["activity"].items()),
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "

@@ -130,6 +130,8 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
             "core_neurons": np.diff(core_neuron_ptr)[:C], "core_synapses": nnz_per_core,
             "core_rows": rows_per_core, "core_bytes": placement.bytes.copy(),
             "core_xy": core_xy(chip),
+            # a board of chips (nmsim.describe.system.board_chip): the engine routes through the chip ports
+            **({"system": dict(chip.board)} if chip.board is not None else {}),
         },
     )
     assert (rows_per_core == placement.rows).all() and (nnz_per_core == placement.synapses).all(), \

@@ -22,7 +22,14 @@ ACTIONS: tuple[str, ...] = (
     "barrier",  # per timestep, chip-wide (host column; one per step)
     "multicast_replication",  # per extra packet copy made where a multicast tree branches (sending core)
     "routing_table_lookup",  # per routing-table look-up, one per router a multicast packet enters (sending core)
+    "flit_hop_chip",  # per flit per chip-to-chip link hop on a board (sending core; docs/systems.md)
 )
+
+#: Actions a chip description may leave out, with the default (pJ) and its source.
+DEFAULT_PJ: dict[str, tuple[float, str]] = {
+    "flit_hop_chip": (0.0, "default: a single chip has no chip-to-chip links; a system description "
+                           "(nmsim/describe/system.py) prices them"),
+}
 
 #: Column index of each action.
 A = {name: i for i, name in enumerate(ACTIONS)}

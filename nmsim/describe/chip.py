@@ -38,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from nmsim.describe.actions import ACTIONS
+from nmsim.describe.actions import ACTIONS, DEFAULT_PJ
 from nmsim.describe.power_time import (OperatingPoints, PowerSpec, TimestepSpec, power_time_dict,
                                        resolve_power_time)
 from nmsim.errors import ChipConfigError
@@ -216,7 +216,7 @@ class EnergySpec:
 
     def vector_pj(self) -> tuple[float, ...]:
         """Energies in ``ACTIONS`` order (pJ)."""
-        return tuple(self.pj[a] for a in ACTIONS)
+        return tuple(self.pj[a] if a in self.pj else DEFAULT_PJ[a][0] for a in ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,9 @@ class ChipSpec:
     power: PowerSpec | None = None          #: ``None``: no ``[power]`` table (see :attr:`power_states`)
     timestep: TimestepSpec = field(default_factory=TimestepSpec)
     operating_points: OperatingPoints | None = None
+    #: a board of chips seen as this one wide chip (``nmsim.describe.system.board_chip``): the geometry of
+    #: :meth:`nmsim.describe.system.SystemSpec.geometry`; ``None`` for a single chip
+    board: Mapping[str, int] | None = None
 
     @property
     def power_states(self) -> PowerSpec:
@@ -300,13 +303,17 @@ class ChipSpec:
                 elif f.name == "model":
                     tbl[f.name] = v
             out[sec] = tbl
-        out["energy"] = {a: {"pj": self.energy.pj[a], "source": self.energy.sources[a]} for a in ACTIONS}
+        out["energy"] = {a: {"pj": self.energy.vector_pj()[i],
+                             "source": self.energy.sources.get(a, DEFAULT_PJ.get(a, (0, ""))[1])}
+                         for i, a in enumerate(ACTIONS)}
         out.update(power_time_dict(self))
         out["derived"] = {
             "n_routers": self.mesh.n_routers, "n_cores": self.n_cores, "io_router": self.mesh.io_router,
             "flits_per_packet": self.flits_per_packet, "barrier_cycles": self.barrier_cycles,
             "cycle_ns": 1e9 / self.clock.frequency_hz,
         }
+        if self.board is not None:
+            out["board"] = dict(self.board)
         return out
 
 
@@ -439,6 +446,9 @@ def _energy(ctx: _Ctx, doc: dict) -> tuple[EnergySpec, StaticSpec]:
             ctx.unknown("energy", k, ACTIONS)
     pj, sources = {}, {}
     for a in ACTIONS:
+        if a not in tbl and a in DEFAULT_PJ:
+            pj[a], sources[a] = DEFAULT_PJ[a]
+            continue
         if a not in tbl:
             ctx.fail(f"energy.{a}", "missing entry (one { pj = ..., source = ... } per action)")
         pj[a], sources[a] = _sourced(ctx, f"energy.{a}", tbl[a], "nonneg_num", value_key="pj")
@@ -550,11 +560,12 @@ def validate(chip: "ChipSpec") -> None:
             _check_number(ctx, f"{sec}.{k}", getattr(spec, k), kind)
     if chip.barrier.model not in BARRIER_MODELS:
         ctx.fail("barrier.model", f"unknown model {chip.barrier.model!r}; choices: {', '.join(BARRIER_MODELS)}")
-    missing = [a for a in ACTIONS if a not in chip.energy.pj]
+    missing = [a for a in ACTIONS if a not in chip.energy.pj and a not in DEFAULT_PJ]
     if missing:
         ctx.fail(f"energy.{missing[0]}", "missing entry (one { pj = ..., source = ... } per action)")
     for a in ACTIONS:
-        _check_number(ctx, f"energy.{a}", chip.energy.pj[a], "nonneg_num")
+        if a in chip.energy.pj:
+            _check_number(ctx, f"energy.{a}", chip.energy.pj[a], "nonneg_num")
     mesh, core, noc = chip.mesh, chip.core, chip.noc
     slots = mesh.width * mesh.height * mesh.cores_per_router
     if mesh.n_cores > slots:

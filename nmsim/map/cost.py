@@ -97,12 +97,57 @@ def route_latency(chip: ChipSpec) -> np.ndarray:
 
     t, f = chip.timing, chip.flits_per_packet
     xy = core_xy(chip).astype(np.int64)
-    dx = np.abs(xy[:, None, 0] - xy[None, :, 0])
-    dy = np.abs(xy[:, None, 1] - xy[None, :, 1])
+    if chip.board is None:
+        dx = np.abs(xy[:, None, 0] - xy[None, :, 0])
+        dy = np.abs(xy[:, None, 1] - xy[None, :, 1])
+        dc = np.zeros_like(dx)
+    else:  # a board: hops along the routes through the chips' ports (nmsim.sim.board_routes)
+        hx, hy, hc = board_hops(chip)
+        r = xy[:, 1] * chip.mesh.width + xy[:, 0]
+        dx, dy, dc = hx[r[:, None], r[None, :]], hy[r[:, None], r[None, :]], hc[r[:, None], r[None, :]]
+    link_lat = 0 if chip.board is None else int(chip.board["link_lat"])
     inj = np.full(xy.shape[0], t.spike_send_cycles, np.int64)
     inj[-1] = t.io_packet_cycles
     return (inj[:, None] + dx * (t.hop_east_west_cycles + f - 1) + dy * (t.hop_north_south_cycles + f - 1)
-            + t.local_delivery_cycles + f - 1)
+            + dc * link_lat + t.local_delivery_cycles + f - 1)
+
+
+def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, rate: np.ndarray) -> float:
+    """Cycles the busiest chip-to-chip link of a board is occupied per step: packets per step through it
+    (``rate`` per ``(src_core, dst_core)`` pair; host = ``n_cores``) x its occupancy.  Chip-level routes are
+    XY over chips (east/west first), as in :mod:`nmsim.sim.board_routes`."""
+    g, m = chip.board, chip.mesh
+    W, H, CX = g["chip_width"], g["chip_height"], g["chips_x"]
+    xy = _xy(chip)
+    cx, cy = xy[:, 0] // W, xy[:, 1] // H
+    a, b = cy[src_core] * CX + cx[src_core], cy[dst_core] * CX + cx[dst_core]
+    cross = a != b
+    if not cross.any():
+        return 0.0
+    key, inv = np.unique(a[cross] * (CX * g["chips_y"]) + b[cross], return_inverse=True)
+    load_pair = np.bincount(inv, weights=rate[cross], minlength=key.size)
+    load: dict = {}
+    n = CX * g["chips_y"]
+    for kk, w in zip(key.tolist(), load_pair.tolist()):
+        (sx, sy), (dx, dy) = divmod(kk // n, CX)[::-1], divmod(kk % n, CX)[::-1]
+        x, y = sx, sy
+        while x != dx:
+            step = 1 if dx > x else -1
+            load[(x, y, step, 0)] = load.get((x, y, step, 0), 0.0) + w
+            x += step
+        while y != dy:
+            step = 1 if dy > y else -1
+            load[(x, y, 0, step)] = load.get((x, y, 0, step), 0.0) + w
+            y += step
+    return max(load.values()) * g["link_occ"]
+
+
+def board_hops(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``)."""
+    from nmsim.sim import board_routes as br
+
+    g = dict(chip.board)
+    return br.hop_tables(g, br.next_links(g))
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,6 +207,8 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     tails = np.append(np.maximum(crit, out[:C]), max(host_in, host_send))
     k = int(np.argmax(tails))
     step = float(tails[k]) + chip.barrier_cycles
+    if chip.board is not None:  # the busiest chip-to-chip link serializes its packets (occupancy each)
+        step = max(step, chip_link_bound(chip, core_of[ps], pc, r) + chip.barrier_cycles)
     energy = _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step)
     return Prediction(neuron, syn, send, net[:C], crit, host_send, host_in, step, energy,
                       float(pk.sum()), k)
@@ -218,15 +265,21 @@ def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> 
     host = ~conn.is_host
     src_core = core_of[ps]
     from_host = src_core == C
-    hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+    if chip.board is None:
+        hops = np.abs(xy[src_core] - xy[pc])  # [pairs, 2] east-west, north-south hops
+        th_hops = np.abs(xy[core_of[th]] - xy[C])
+    else:  # a board: on-chip east-west, north-south and chip-to-chip hops along the port routes
+        tabs = board_hops(chip)
+        rt = xy[:, 1] * chip.mesh.width + xy[:, 0]
+        hops = np.stack([t[rt[src_core], rt[pc]] for t in tabs], axis=1)
+        th_hops = np.stack([t[rt[core_of[th]], rt[C]] for t in tabs], axis=1)
     cores, hostc = np.zeros(N_ACTIONS), np.zeros(N_ACTIONS)
     cores[A["neuron_update_active"]] = host.sum()
     cores[A["spike"]] = wl.rate[host].sum()
     hostc[A["spike"]] = wl.rate[~host].sum()
     cores[A["packet_send"]] = pk[host].sum()
     hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum()  # sent by the host, received by it
-    th_hops = np.abs(xy[core_of[th]] - xy[C])
-    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south")):
+    for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south", "flit_hop_chip")[:hops.shape[1]]):
         cores[A[name]] = f * ((r * hops[:, j])[~from_host].sum() + (wl.rate[th] * th_hops[:, j]).sum())
         hostc[A[name]] = f * (r * hops[:, j])[from_host].sum()
     cores[A["local_delivery"]] = cores[A["packet_receive"]] = r.sum()

@@ -105,12 +105,31 @@ class Placement:
 def snake_order(chip: ChipSpec) -> np.ndarray:
     """Core indices along the boustrophedon: y=0 west->east, y=1 east->west, ...; cores of a router in order."""
     m = chip.mesh
+    if chip.board is not None:  # a board: chip by chip (chips in boustrophedon order), the snake inside each
+        return _board_snake(chip)
     order = []
     for y in range(m.height):
         xs = range(m.width) if y % 2 == 0 else range(m.width - 1, -1, -1)
         for x in xs:
             r = y * m.width + x
             order.extend(c for c in range(r * m.cores_per_router, (r + 1) * m.cores_per_router) if c < m.n_cores)
+    return np.asarray(order, np.int64)
+
+
+def _board_snake(chip: ChipSpec) -> np.ndarray:
+    """Snake order of a board: chips in boustrophedon order (chip row 0 west->east, row 1 east->west, ...),
+    each chip's cores in its own snake, so a population fills one chip before it spills onto the next."""
+    g, m = chip.board, chip.mesh
+    W, H, cpr = g["chip_width"], g["chip_height"], m.cores_per_router
+    order = []
+    for cy in range(g["chips_y"]):
+        cxs = range(g["chips_x"]) if cy % 2 == 0 else range(g["chips_x"] - 1, -1, -1)
+        for cx in cxs:
+            for ly in range(H):
+                lxs = range(W) if ly % 2 == 0 else range(W - 1, -1, -1)
+                for lx in lxs:
+                    r = (cy * H + ly) * m.width + cx * W + lx
+                    order.extend(range(r * cpr, (r + 1) * cpr))
     return np.asarray(order, np.int64)
 
 

@@ -47,6 +47,7 @@ def build_model(
     v0: np.ndarray | None = None,
     n_accumulators: int = 1,
     row_order: np.ndarray | None = None,
+    system: dict | None = None,
 ) -> CompiledModel:
     """A checked :class:`CompiledModel` from a plain description.
 
@@ -56,12 +57,17 @@ def build_model(
     row synapses keep the order of ``edges``.  ``lif_params`` int64[n_lif, 6]
     (default :data:`DEFAULT_LIF`), ``v0`` int64[n_lif] initial ``v`` (default 0).
     ``row_order``: permutation of the rows (default: by source, then destination core).
+    ``system``: board geometry (``CompiledModel.meta["system"]``, :meth:`nmsim.describe.system.SystemSpec.geometry`);
+    ``width``/``height`` are then the whole board's.
     """
     assert len(neurons_per_core) == len(core_router), "neurons_per_core needs one entry per core"
     neuron_core = np.repeat(np.arange(len(core_router)), neurons_per_core)
-    return lif_model(width=width, height=height, core_router=core_router, io_router=io_router,
-                     neuron_core=neuron_core, n_host=n_host, edges=edges, timing=timing, lif=lif_params, v0=v0,
-                     n_accumulators=n_accumulators, row_order=row_order)
+    model = lif_model(width=width, height=height, core_router=core_router, io_router=io_router,
+                      neuron_core=neuron_core, n_host=n_host, edges=edges, timing=timing, lif=lif_params, v0=v0,
+                      n_accumulators=n_accumulators, row_order=row_order)
+    if system is not None:
+        model.meta["system"] = dict(system)
+    return model
 
 
 def random_timing(rng: np.random.Generator, width: int, height: int, zero_latency: bool = True) -> dict[str, int]:
@@ -86,17 +92,30 @@ def random_timing(rng: np.random.Generator, width: int, height: int, zero_latenc
 
 
 def random_case(
-    seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True
+    seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True,
+    board: bool = False,
 ) -> RandomCase:
     """A random small chip, network, timing and host input, all drawn from ``seed``.
 
     Mesh 1..4 x 1..4, 1..3 cores per router (cores shuffled over routers),
     LIF neurons on a random subset of cores, sparse random integer weights
     (zeros and duplicate synapses included), random LIF parameters, host
-    payloads in -3..5.  ``zero_latency=False`` keeps every link latency >= 1.
+    payloads in -3..5.  ``zero_latency=False`` keeps every link latency >= 1.  ``board=True``: a row or
+    column of 2..3 chips joined by chip-to-chip links of random occupancy and latency (``docs/systems.md``);
+    every latency >= 1.
     """
     rng = np.random.default_rng(seed)
     W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
+    system = None
+    if board:  # a row or a column of 2..3 chips of 1..3 x 1..3 routers (2-D boards are refused: docs/systems.md)
+        cw, ch = (int(v) for v in rng.integers(1, [4, 4]))
+        n = int(rng.integers(2, 4))
+        cx, cy = (n, 1) if rng.random() < 0.5 else (1, n)
+        occ = int(rng.integers(1, 6))
+        system = {"chip_width": cw, "chip_height": ch, "chips_x": cx, "chips_y": cy,
+                  "east_west_row": int(rng.integers(ch)), "north_south_col": int(rng.integers(cw)),
+                  "link_occ": occ, "link_lat": int(rng.integers(1, 30)) + occ - 1}
+        W, H, cpr, zero_latency = cw * cx, ch * cy, int(rng.integers(1, 3)), False
     R, C = W * H, W * H * cpr
     core_router = rng.permutation(np.repeat(np.arange(R), cpr)).tolist()
     io_router = int(rng.integers(R))
@@ -133,7 +152,7 @@ def random_case(
         width=W, height=H, core_router=core_router, io_router=io_router,
         neurons_per_core=neurons_per_core, n_host=n_host, edges=edges,
         timing=random_timing(rng, W, H, zero_latency), lif_params=lif, v0=v0,
-        n_accumulators=int(rng.choice([1, 1, 1, 2])), row_order=row_order,
+        n_accumulators=int(rng.choice([1, 1, 1, 2])), row_order=row_order, system=system,
     )
     model = build_model(**build)
     model.meta.update(seed=seed, generator="nmsim.oracle.random_cases.random_case")

@@ -183,9 +183,97 @@ def xy_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ..
     return tuple(links)
 
 
+def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
+    """Link ids a packet crosses on a board (``model.meta["system"]``, ``docs/systems.md``), walked router by
+    router: inside a chip XY to the destination (same chip) or to the port of the chip-level direction
+    (east/west while the chip columns differ, then north/south), then across that port's link."""
+    g = model.meta["system"]
+    W, H, R, C = g["chip_width"], g["chip_height"], model.n_routers, model.n_cores
+    Wt = model.width
+    r, rd = int(model.core_router[src_core]), int(model.core_router[dst_core])
+    links = [4 * R + src_core]
+    while r != rd:
+        x, y, xd, yd = r % Wt, r // Wt, rd % Wt, rd // Wt
+        cx, cy, dcx, dcy = x // W, y // H, xd // W, yd // H
+        if (cx, cy) == (dcx, dcy):
+            tx, ty, out = xd, yd, None
+        elif dcx != cx:
+            tx = cx * W + (W - 1 if dcx > cx else 0)
+            ty, out = cy * H + g["east_west_row"], (PORT_E if dcx > cx else PORT_W)
+        else:
+            tx = cx * W + g["north_south_col"]
+            ty, out = cy * H + (H - 1 if dcy > cy else 0), (PORT_N if dcy > cy else PORT_S)
+        if x != tx:
+            port = PORT_E if tx > x else PORT_W
+        elif y != ty:
+            port = PORT_N if ty > y else PORT_S
+        else:
+            port = out
+        links.append(4 * r + port)
+        x += {PORT_E: 1, PORT_W: -1}.get(port, 0)
+        y += {PORT_N: 1, PORT_S: -1}.get(port, 0)
+        r = y * Wt + x
+    links.append(4 * R + (C + 1) + dst_core)
+    return tuple(links)
+
+
+def board_crossing(model: CompiledModel, link: int) -> bool:
+    """Whether mesh link ``link`` joins two chips of the board."""
+    g, Wt = model.meta["system"], model.width
+    r, port = divmod(link, 4)
+    x, y = r % Wt, r // Wt
+    x2, y2 = x + {PORT_E: 1, PORT_W: -1}.get(port, 0), y + {PORT_N: 1, PORT_S: -1}.get(port, 0)
+    return (x // g["chip_width"], y // g["chip_height"]) != (x2 // g["chip_width"], y2 // g["chip_height"])
+
+
+def _board_ranks(model: CompiledModel) -> dict[int, int]:
+    """Mesh link -> position in a topological order of the channel-dependency graph of :func:`board_path`
+    over every pair of routers (any topological order gives the same grants)."""
+    cache = model.meta.get("_oracle_board_ranks")
+    if cache is not None:
+        return cache
+    W, R, C = model.width, model.n_routers, model.n_cores
+    succ: dict[int, set] = {}
+    indeg = {L: 0 for L in range(4 * R)}
+    for a in range(R):
+        for b in range(R):
+            path = board_path(_RouterPair(model, a, b), 0, 1)[1:-1]  # mesh links from router a to router b
+            for L1, L2 in zip(path, path[1:]):
+                if L2 not in succ.setdefault(L1, set()):
+                    succ[L1].add(L2)
+                    indeg[L2] += 1
+    ready = sorted(L for L, d in indeg.items() if d == 0)
+    order = []
+    while ready:
+        L = ready.pop(0)
+        order.append(L)
+        for L2 in sorted(succ.get(L, ())):
+            indeg[L2] -= 1
+            if indeg[L2] == 0:
+                ready.append(L2)
+        ready.sort()
+    if len(order) != 4 * R:
+        raise ValueError("board routes have a cyclic channel dependency")
+    ranks = {L: i for i, L in enumerate(order)}
+    model.meta["_oracle_board_ranks"] = ranks
+    return ranks
+
+
+class _RouterPair:
+    """A stand-in model whose cores 0 and 1 sit on routers ``a`` and ``b`` (for walking router pairs)."""
+
+    def __init__(self, model, a, b):
+        self.meta, self.width, self.n_routers, self.n_cores = model.meta, model.width, model.n_routers, model.n_cores
+        self.core_router = np.array([a, b], np.int64)
+
+
 def _link_rank(model: CompiledModel, link: int) -> int:
-    """Position of ``link`` in a topological order of XY routing's channel dependencies."""
+    """Position of ``link`` in a topological order of the routes' channel dependencies."""
     W, H, R, C = model.width, model.height, model.n_routers, model.n_cores
+    if "system" in model.meta and 4 * R > link:
+        return 1 + _board_ranks(model)[link]
+    if "system" in model.meta:
+        return 0 if link < 4 * R + C + 1 else 1 + 4 * R
     if link >= 4 * R + C + 1:  # ejection
         return 1 + 2 * W + 2 * H
     if link >= 4 * R:  # injection
@@ -301,7 +389,9 @@ class _Chip:
         m, tm = self.m, self.m.timing
         R, C, F = m.n_routers, self.C, self.flits
         phase = PHASE_ARB + _link_rank(m, l)
-        if l < 4 * R:
+        if l < 4 * R and "system" in m.meta and board_crossing(m, l):
+            occ, lat = int(m.meta["system"]["link_occ"]), int(m.meta["system"]["link_lat"])
+        elif l < 4 * R:
             hop = tm[T["hop_east_west_cycles"]] if l % 4 in (PORT_E, PORT_W) else tm[T["hop_north_south_cycles"]]
             occ, lat = F, int(hop) + F - 1
         elif l < 4 * R + C:
@@ -319,6 +409,7 @@ class _Chip:
         """Update the core's neurons in index order; emit packets at each firing neuron's ``f_g``."""
         m, env, cnt = self.m, self.env, self.counters[core]
         tm = m.timing
+        path = board_path if "system" in m.meta else xy_path
         for g in range(int(m.core_neuron_ptr[core]), int(m.core_neuron_ptr[core + 1])):
             if m.neuron_model[g] != MODEL_INPUT and not self.enable[g]:
                 continue  # R9: a disabled neuron costs and counts nothing
@@ -337,7 +428,7 @@ class _Chip:
                 continue
             for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
                 dst = int(m.route_core[k])
-                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
+                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), path(m, core, dst))
                 self.packets.append(p)
                 cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
                 env.process(self._packet(p))
@@ -358,7 +449,9 @@ class _Chip:
                 slot_back = _Phase(env, 1, PHASE_CREDIT)
                 slot_back.callbacks.append(lambda _ev, buf=left.buffer: buf.get(1))
             left = link
-            if l < 4 * self.m.n_routers:
+            if l < 4 * self.m.n_routers and "system" in self.m.meta and board_crossing(self.m, l):
+                src_cnt[A["flit_hop_chip"]] += self.flits
+            elif l < 4 * self.m.n_routers:
                 col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
                 src_cnt[A[col]] += self.flits
             yield env.timeout(link.lat)

@@ -254,6 +254,11 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
     from nmsim.replay.neurobench import neurobench_block
     from nmsim.replay.percore import critical_core, link_rows
 
+    from nmsim.replay.system_metrics import system_block
+
+    board = system_block(cm, tot, energy, packets, int(chip.flits_per_packet))
+    if board is not None:
+        summary["system"] = board
     summary["neurobench"] = neurobench_block(mapped.golden, lm, rec, N, int(mapped.placement.bytes.sum()))
     cores_rows = [] if rec.cores is None else rec.cores.rows(cm, mapped.placement, list(cm.meta["populations"]))
     summary["critical_core"] = critical_core(cores_rows)

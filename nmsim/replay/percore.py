@@ -21,7 +21,7 @@ import numpy as np
 from nmsim.compile.compiled import PORT_E, PORT_N, PORT_S, PORT_W, T
 from nmsim.describe.actions import A
 
-CORES_COLUMNS = ("core", "x", "y", "populations", "neurons", "synapses", "bytes",
+CORES_COLUMNS = ("core", "x", "y", "chip", "populations", "neurons", "synapses", "bytes",
                  "synaptic_ops_mean", "synaptic_ops_max", "neuron_cycles_mean", "neuron_cycles_max",
                  "synapse_busy_cycles_mean", "synapse_busy_cycles_max", "busy_cycles_total", "critical_share")
 LINKS_COLUMNS = ("link", "x", "y", "direction", "core", "busy_cycles", "utilization")
@@ -67,12 +67,15 @@ class CoreStats:
         S = max(self.steps, 1)
         C = self.n_cores
         pops = _core_populations(cm, pop_names)
+        board = cm.meta.get("system")
         out = []
         for c in range(C + 1):
             r = int(cm.core_router[c])
             host = c == C
             out.append({
                 "core": "host" if host else c, "x": r % cm.width, "y": r // cm.width,
+                "chip": 0 if board is None else int((r // cm.width) // board["chip_height"] * board["chips_x"]
+                                                    + (r % cm.width) // board["chip_width"]),
                 "populations": " ".join(pops[c]),
                 "neurons": int(cm.core_neuron_ptr[c + 1] - cm.core_neuron_ptr[c]),
                 "synapses": 0 if host else int(placement.synapses[c]), "bytes": 0 if host else int(placement.bytes[c]),

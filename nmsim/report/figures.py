@@ -90,10 +90,17 @@ def core_grid(run: RunData, values: np.ndarray) -> tuple[np.ndarray, int, int]:
     return grid, kx, ky
 
 
-def _heat(ax, grid, kx: int, ky: int, title: str, fig=None, fmt: str = "%.3g", vmax: float | None = None):
-    """Draw ``grid`` (blocks of ``kx x ky`` cells per router) with router ticks; a colour bar if ``fig``."""
+def _heat(ax, grid, kx: int, ky: int, title: str, fig=None, fmt: str = "%.3g", vmax: float | None = None,
+          board: dict | None = None):
+    """Draw ``grid`` (blocks of ``kx x ky`` cells per router) with router ticks; a colour bar if ``fig``;
+    on a board (``run.json`` ``chip.board``, ``docs/systems.md``) white lines at the chip boundaries."""
     im = ax.imshow(grid, origin="lower", cmap="viridis", interpolation="nearest", aspect="auto",
                    vmin=0.0, vmax=vmax)
+    if board:
+        for cx in range(1, int(board["chips_x"])):
+            ax.axvline(cx * int(board["chip_width"]) * kx - 0.5, color="white", lw=1.2)
+        for cy in range(1, int(board["chips_y"])):
+            ax.axhline(cy * int(board["chip_height"]) * ky - 0.5, color="white", lw=1.2)
     ax.set_title(title, fontsize=9)
     nx, ny = grid.shape[1] // kx, grid.shape[0] // ky
     step = max(nx // 16, 1), max(ny // 16, 1)
@@ -120,7 +127,7 @@ def core_busy(run: RunData):
     for ax, (col, title) in zip(axes, panels.items()):
         grid, kx, ky = core_grid(run, run.cores[col][chip])
         data[col] = grid
-        _heat(ax, grid, kx, ky, title, fig, "%.3g")
+        _heat(ax, grid, kx, ky, title, fig, "%.3g", board=run.info.get("chip", {}).get("board"))
     fig.suptitle(_title(run), fontsize=9)
     return fig, data
 
@@ -142,7 +149,7 @@ def link_utilization(run: RunData):
         data[d] = grid
     vmax = max(float(L["utilization"].max(initial=0.0)), 1e-12)  # one colour scale for every panel
     for ax, d in zip(axes.ravel(), dirs):
-        im = _heat(ax, data[d], 1, 1, f"{d} links", vmax=vmax)
+        im = _heat(ax, data[d], 1, 1, f"{d} links", vmax=vmax, board=run.info.get("chip", {}).get("board"))
     fig.colorbar(im, ax=axes, shrink=0.8, format="%.3f", label="utilisation")
     fig.suptitle(f"link utilisation: {_title(run)}", fontsize=9)
     return fig, data

@@ -19,6 +19,7 @@ import numpy as np
 from nmsim.compile.compiled import MODEL_INPUT, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
 from nmsim.describe.actions import N_ACTIONS
 from nmsim.describe.limits import MAX_CORES, MAX_LINKS
+from nmsim.sim import board_routes as br
 from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
@@ -36,7 +37,10 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
     ``link_down`` (router at the downstream end; -1 for ejection links and mesh ports off the edge),
     ``link_rank`` / ``rank_link`` (topological order, see :mod:`nmsim.sim.timing`),
     ``next_link [R, R]`` (mesh link out of router ``r`` towards ``rd``; -1 if ``r == rd``),
-    ``hops_x / hops_y [R, R]`` (east-west / north-south hops from ``rs`` to ``rd``).
+    ``hops_x / hops_y [R, R]`` (on-chip east-west / north-south hops from ``rs`` to ``rd``),
+    ``hops_c [R, R]`` (chip-to-chip hops; all 0 on one chip).  A model marked with
+    ``meta["system"]`` (:func:`nmsim.describe.system.attach`) routes through the chips' ports
+    (:mod:`nmsim.sim.board_routes`) and its chip-to-chip links take the system's occupancy and latency.
     """
     Wd, H, C, R = model.width, model.height, model.n_cores, model.n_routers
     tim = model.timing
@@ -65,20 +69,30 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
         occ[E], lat[E] = flits, int(tim[T["local_delivery_cycles"]]) + flits - 1
         key[E] = (5, c, 0)
     rank_link = np.lexsort((key[:, 2], key[:, 1], key[:, 0])).astype(np.int64)
+    board = model.meta.get("system")
+    if board is None:
+        xs, ys = np.arange(R) % Wd, np.arange(R) // Wd
+        hops_x = np.abs(xs[:, None] - xs[None, :]).astype(np.int64)
+        hops_y = np.abs(ys[:, None] - ys[None, :]).astype(np.int64)
+        hops_c = np.zeros((R, R), np.int64)
+        port = np.where(xs[None, :] > xs[:, None], PORT_E, np.where(xs[None, :] < xs[:, None], PORT_W,
+                        np.where(ys[None, :] > ys[:, None], PORT_N, PORT_S)))
+        next_link = np.where(np.arange(R)[:, None] == np.arange(R)[None, :], -1, 4 * np.arange(R)[:, None] + port)
+    else:  # a board of chips (nmsim.sim.board_routes): routes through the ports, chip-to-chip link costs
+        next_link = br.next_links(board)
+        hops_x, hops_y, hops_c = br.hop_tables(board, next_link)
+        cross = br.crossing(board)
+        occ[:4 * R][cross], lat[:4 * R][cross] = board["link_occ"], board["link_lat"]
+        mesh_order = br.topo_rank(board, next_link, key[:4 * R])
+        rank_link = np.concatenate([rank_link[:C + 1], mesh_order, rank_link[-(C + 1):]])
     link_rank = np.empty(NL, np.int64)
     link_rank[rank_link] = np.arange(NL)
-    xs, ys = np.arange(R) % Wd, np.arange(R) // Wd
-    hops_x = np.abs(xs[:, None] - xs[None, :]).astype(np.int64)
-    hops_y = np.abs(ys[:, None] - ys[None, :]).astype(np.int64)
-    port = np.where(xs[None, :] > xs[:, None], PORT_E, np.where(xs[None, :] < xs[:, None], PORT_W,
-                    np.where(ys[None, :] > ys[:, None], PORT_N, PORT_S)))
-    next_link = np.where(np.arange(R)[:, None] == np.arange(R)[None, :], -1, 4 * np.arange(R)[:, None] + port)
     link_tab = np.zeros((NL, 8), np.int64)
     link_tab[:, ev.LT_OCC], link_tab[:, ev.LT_LAT], link_tab[:, ev.LT_STEP] = occ, lat, np.maximum(occ, 1)
     link_tab[:, ev.LT_DOWN], link_tab[:, ev.LT_RANK] = down, link_rank
     return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
                 link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
-                hops_x=hops_x, hops_y=hops_y)
+                hops_x=hops_x, hops_y=hops_y, hops_c=hops_c)
 
 
 class Engine:
@@ -198,7 +212,7 @@ class Engine:
         tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
                          self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
                          m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
-                         lt["hops_y"], m.timing, self.trace)
+                         lt["hops_y"], lt["hops_c"], m.timing, self.trace)
         tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if self.trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,

@@ -34,6 +34,7 @@ _T_FLITS = T["flits_per_packet"]
 _A_ACTIVE, _A_IDLE, _A_SPIKE, _A_BARRIER = A["neuron_update_active"], A["neuron_update_idle"], A["spike"], A["barrier"]
 _A_SEND, _A_IO, _A_EW, _A_NS = A["packet_send"], A["io_packet"], A["flit_hop_east_west"], A["flit_hop_north_south"]
 _A_DELIV, _A_RECV, _A_READ, _A_SYNOP = A["local_delivery"], A["packet_receive"], A["synapse_read"], A["synaptic_op"]
+_A_CHIP = A["flit_hop_chip"]
 
 
 # ----------------------------------------------------------------- neuron unit
@@ -157,11 +158,11 @@ def _stable_argsort_runs(f):
 @numba.njit(**JIT)
 def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, out_pk_route, out_tr_ptr,
                   fired_list, n_fired, finish, neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads,
-                  core_router, hops_x, hops_y, timing, trace):
+                  core_router, hops_x, hops_y, hops_c, timing, trace):
     """Packets of one step in ``seq`` order (spec §2.2; packet id = rank of ``(f_g, core, g, k)``) and their counters (§3).
 
     Outputs (first ``n_pk`` entries): ``out_counters int64[C+1, N_ACTIONS]`` (added to: packet_send / io_packet,
-    flit hops, local_delivery, packet_receive, synapse_read, synaptic_op); ``out_pk int64[n_pk, 3]``:
+    flit hops (on-chip east-west / north-south from ``hops_x / hops_y``, chip-to-chip from ``hops_c``), local_delivery, packet_receive, synapse_read, synaptic_op); ``out_pk int64[n_pk, 3]``:
     ``PK_F`` (creation cycle ``f_g``), ``PK_DST`` (destination core), ``PK_COST`` (synapse-unit cycles
     ``packet_receive + row_n_reads * synapse_read``); ``out_inj_ptr int64[C+2]``, ``out_inj_list int64[n_pk]``:
     the packets of source core ``c`` (host = ``C``) in ``seq`` order are
@@ -200,6 +201,7 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
             out_counters[s, _A_IO if s == C else _A_SEND] += 1
             out_counters[s, _A_EW] += flits * hops_x[rs, rd]
             out_counters[s, _A_NS] += flits * hops_y[rs, rd]
+            out_counters[s, _A_CHIP] += flits * hops_c[rs, rd]
             if d == C:  # to the host (row -1): received by the host's I/O port, no synapse work
                 out_pk[p, PK_COST] = 0
                 out_counters[C, _A_IO] += 1
@@ -212,7 +214,7 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
             if trace:
                 out_pk_src[p] = g
                 out_pk_route[p] = k
-                out_tr_ptr[p + 1] = out_tr_ptr[p] + 2 + hops_x[rs, rd] + hops_y[rs, rd]
+                out_tr_ptr[p + 1] = out_tr_ptr[p] + 2 + hops_x[rs, rd] + hops_y[rs, rd] + hops_c[rs, rd]
             p += 1
 
 

@@ -1,0 +1,235 @@
+"""Boards of chips (docs/systems.md): the system description's values and errors, and hand-computed
+packets crossing chip boundaries (exact cycles, serialization on one chip-to-chip link, counts)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmsim.describe.actions import A
+from nmsim.describe.system import board_chip, list_systems, load_system, parse_system
+from nmsim.errors import ChipConfigError
+from nmsim.sim import simulate
+from sim_helpers import lif_params, make_model
+
+TIM = {"neuron_update_active_cycles": 3, "neuron_update_idle_cycles": 2, "spike_send_cycles": 4,
+       "hop_east_west_cycles": 5, "hop_north_south_cycles": 7, "local_delivery_cycles": 6,
+       "flits_per_packet": 2, "packet_receive_cycles": 2, "synapse_read_cycles": 9, "barrier_cycles": 0,
+       "router_buffer_packets": 8}
+OCC, LAT0 = 4, 20  # chip-to-chip link: 4 cycles per packet, head latency 20 + 4 - 1 = 23
+# chips of 3 x 2 routers; east/west ports on row 1, north/south ports on column 1
+GEOM = {"chip_width": 3, "chip_height": 2, "east_west_row": 1, "north_south_col": 1,
+        "link_occ": OCC, "link_lat": LAT0 + OCC - 1}
+FL = TIM["flits_per_packet"]
+HEW, HNS = TIM["hop_east_west_cycles"] + FL - 1, TIM["hop_north_south_cycles"] + FL - 1
+DELIV = TIM["local_delivery_cycles"] + FL - 1
+F0 = TIM["neuron_update_active_cycles"] + TIM["spike_send_cycles"]  # first neuron fired and sent
+
+
+def board_model(chips_x, chips_y, core_router, sources, dest_core):
+    """One firing neuron on each core in ``sources`` (cores 0..n-1), all targeting one neuron on ``dest_core``."""
+    n = len(core_router)
+    edges = [(s, n, 1) for s in sources]
+    lif = lif_params(n + 1, threshold=0, bias=[1] * n + [0])
+    m = make_model(width=3 * chips_x, height=2 * chips_y, core_router=core_router,
+                   neuron_core=list(range(n)) + [dest_core], edges=edges, timing=TIM, lif=lif, io_router=0)
+    m.meta["system"] = {**GEOM, "chips_x": chips_x, "chips_y": chips_y}
+    return m
+
+
+def _arrivals(r):
+    return r.trace.arrival.tolist()
+
+
+def test_one_boundary_exact_cycle():
+    """Router (0,0) of chip 0 to local (1,0) of chip 1 (board router 4 on a 6-wide board): XY to the east port
+    (2,1): E E N; cross; XY to (1,0): E S.  3 E-W hops, 2 N-S hops, 1 chip-to-chip hop."""
+    m = board_model(2, 1, [0, 4], [0], 1)
+    r = simulate(m, 1, record=("trace",))
+    assert _arrivals(r) == [F0 + 3 * HEW + 2 * HNS + (LAT0 + OCC - 1) + DELIV]
+    c = r.counters[0, 0]
+    assert (c[A["flit_hop_east_west"]], c[A["flit_hop_north_south"]], c[A["flit_hop_chip"]]) == (3 * FL, 2 * FL, FL)
+    # the path: injection, E E N on chip 0, the chip link out of (2,1) east, E, S on chip 1, ejection
+    R = 12
+    links = r.trace.link.tolist()
+    assert links[1:-1] == [4 * 0 + 0, 4 * 1 + 0, 4 * 2 + 2, 4 * 8 + 0, 4 * 9 + 0, 4 * 10 + 3]
+    assert links[0] == 4 * R + 0 and links[-1] == 4 * R + 3 + 1
+
+
+def test_two_boundaries_exact_cycle():
+    """Chip 0 (0,0) to chip 2 local (0,0) (board router 6, 9-wide board): E E N, cross, E E (row 1 of chip 1),
+    cross, S.  4 E-W, 2 N-S, 2 chip-to-chip hops."""
+    m = board_model(3, 1, [0, 6], [0], 1)
+    r = simulate(m, 1, record=("trace",))
+    assert _arrivals(r) == [F0 + 4 * HEW + 2 * HNS + 2 * (LAT0 + OCC - 1) + DELIV]
+    c = r.counters[0, 0]
+    assert (c[A["flit_hop_east_west"]], c[A["flit_hop_north_south"]], c[A["flit_hop_chip"]]) == (4 * FL, 2 * FL, 2 * FL)
+
+
+def test_north_crossing_exact_cycle():
+    """1 x 2 board: chip (0,0) local (0,0) -> chip (0,1) local (2,0) (board router 8): XY to the north port (1,1):
+    E N; cross north to (1,2); E.  2 E-W, 1 N-S, 1 chip-to-chip hop."""
+    m = board_model(1, 2, [0, 8], [0], 1)
+    r = simulate(m, 1, record=("trace",))
+    assert _arrivals(r) == [F0 + 2 * HEW + 1 * HNS + (LAT0 + OCC - 1) + DELIV]
+    c = r.counters[0, 0]
+    assert (c[A["flit_hop_east_west"]], c[A["flit_hop_north_south"]], c[A["flit_hop_chip"]]) == (2 * FL, FL, FL)
+
+
+def test_two_dimensional_board_is_refused_as_cyclic():
+    """On a 2 x 2 board the port routes (chip-level XY, XY inside chips) have a cyclic channel dependency
+    (found by hand: chip (0,0) north port -> chip (0,1) -> east -> chip (1,1) -> south -> chip (1,0) -> west ->
+    chip (0,0) north port), so finite buffers could deadlock: refused until virtual channels are modelled."""
+    m = board_model(2, 2, [5, 12], [0], 1)
+    with pytest.raises(ValueError, match="cyclic channel dependency"):
+        simulate(m, 1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_n_packets_serialize_on_one_chip_link(n):
+    """n cores on the east port router (2,1) of chip 0, all sending at once to a core on router (3,1) (the
+    far end of that chip link): the link grants one packet every OCC cycles, in core order."""
+    m = board_model(2, 1, [8] * n + [9], list(range(n)), n)  # board routers (2,1), (3,1)
+    r = simulate(m, 1, record=("trace",))
+    want = [F0 + k * OCC + (LAT0 + OCC - 1) + DELIV for k in range(n)]
+    assert sorted(_arrivals(r)) == want
+    assert r.counters[0, :n, A["flit_hop_chip"]].tolist() == [FL] * n
+
+
+def test_single_chip_has_no_chip_hops():
+    m = make_model(width=3, height=2, core_router=[0, 5], neuron_core=[0, 1], edges=[(0, 1, 1)], timing=TIM,
+                   lif=lif_params(2, threshold=0, bias=[1, 0]), io_router=0)
+    r = simulate(m, 1, record=("trace",))
+    assert _arrivals(r) == [F0 + 2 * HEW + HNS + DELIV]
+    assert r.counters[0, :, A["flit_hop_chip"]].sum() == 0
+
+
+# ------------------------------------------------------------------ description
+BASE = """schema_version = 1
+chip = "test-2x2"
+[board]
+chips_x = { value = 2, source = "t" }
+chips_y = { value = 1, source = "t" }
+[ports]
+east_west_row = { value = 1, source = "t" }
+north_south_col = { value = 0, source = "t" }
+[link]
+latency_ns = { value = 3.5, source = "t" }
+bandwidth_bits_per_s = { value = 8e6, source = "t" }
+energy_pj_per_bit = { value = 0.5, source = "t" }
+buffer_packets = { value = 2, source = "t" }
+"""
+
+
+def _parse(text, tmp_path):
+    import tomllib
+    p = tmp_path / "sys.toml"
+    p.write_text(text)
+    return parse_system(tomllib.loads(text), p), p
+
+
+def test_resolved_link_values(tmp_path):
+    """test-2x2: 1 MHz clock, 2 flits x 16 bits = 32 bits per packet.  3.5 ns -> ceil(0.0035) = 1 cycle;
+    32 bits / 8 Mbit/s = 4 us = 4 cycles; 0.5 pJ/bit x 16 bits = 8 pJ per flit."""
+    s, _ = _parse(BASE, tmp_path)
+    assert (s.latency_cycles, s.serialization_cycles, s.energy_pj_per_flit) == (1, 4, 8.0)
+    chip = board_chip(s)
+    assert (chip.mesh.width, chip.mesh.height, chip.n_cores) == (4, 2, 16)
+    assert chip.energy.pj["flit_hop_chip"] == 8.0
+    s2, _ = _parse(BASE.replace('bandwidth_bits_per_s = { value = 8e6, source = "t" }',
+                                'width_bits = { value = 2, source = "t" }\nclock_hz = { value = 2e6, source = "t" }'),
+                   tmp_path)
+    assert s2.serialization_cycles == 8  # 32 bits / (2 bits x 2 MHz) = 8 us
+
+
+REJECTED = [
+    ('chips_x = { value = 2, source = "t" }', 'chips_x = 2', 'board.chips_x: number 2 has no source; write { value = 2, source = "..." }'),
+    ('chips_x = { value = 2,', 'chips_x = { value = 0,', "board.chips_x: must be positive, got 0"),
+    ('east_west_row = { value = 1,', 'east_west_row = { value = 2,',
+     "ports.east_west_row: 2 is outside the chip's mesh (height 2: rows 0..1)"),
+    ('north_south_col = { value = 0,', 'north_south_col = { value = 5,',
+     "ports.north_south_col: 5 is outside the chip's mesh (width 2: columns 0..1)"),
+    ('latency_ns = { value = 3.5, source = "t" }\n', '',
+     "link.latency_cycles: missing key (give latency_cycles or latency_ns)"),
+    ('latency_ns = { value = 3.5, source = "t" }\n',
+     'latency_ns = { value = 3.5, source = "t" }\nlatency_cycles = { value = 3, source = "t" }\n',
+     "link.latency_ns: conflicts with link.latency_cycles; give one of latency_cycles or latency_ns"),
+    ('buffer_packets = { value = 2,', 'buffer_packets = { value = 3,',
+     "link.buffer_packets: 3 differs from the chip's noc.router_buffer_packets = 2; per-link buffer depths are "
+     "not modelled yet (give the chip's value)"),
+    ('[ports]', '[portz]', "portz: unknown key; did you mean 'ports'?"),
+    ('chip = "test-2x2"', 'chip = "loihy"', "chip: unknown chip 'loihy'; did you mean 'loihi'? presets: "),
+]
+
+
+@pytest.mark.parametrize("old,new,problem", REJECTED, ids=[r[2][:30] for r in REJECTED])
+def test_rejections_are_one_line(tmp_path, old, new, problem):
+    assert old in BASE
+    with pytest.raises(ChipConfigError) as exc:
+        _parse(BASE.replace(old, new, 1), tmp_path)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{tmp_path / 'sys.toml'}: {problem}")
+
+
+def test_presets_load_and_every_value_is_sourced():
+    assert {"loihi-nahuku32", "loihi-4chip", "spinnaker2-48"} <= set(list_systems())
+    for name in list_systems():
+        s = load_system(name)
+        assert all(v["source"] for v in s.to_dict()["values"].values()), name
+    s = load_system("loihi-nahuku32")
+    # 10 GHz virtual clock: 50 ns = 500 cycles; 32 bits / 3.2 Gbit/s = 10 ns = 100 cycles; 1 pJ/bit x 32 bits
+    assert (s.n_chips, s.latency_cycles, s.serialization_cycles, s.energy_pj_per_flit) == (32, 500, 100, 32.0)
+    with pytest.raises(ChipConfigError, match="uses 152 of its 168 core slots"):
+        board_chip(load_system("spinnaker2-48"))
+
+
+# ------------------------------------------------------------------ oracle
+N_BOARD_CASES = int(__import__("os").environ.get("NMSIM_ORACLE_CASES", "60"))
+
+
+@pytest.mark.parametrize("seed", range(N_BOARD_CASES))
+def test_engine_matches_oracle_on_random_boards(seed):
+    """Random rows/columns of chips (nmsim.oracle.random_case(board=True)): every step's cycles, counters
+    (flit_hop_chip included), link_busy, fired, payload and final state agree with the SimPy oracle."""
+    from nmsim.oracle import random_case
+    from nmsim.oracle.compare import check_case
+    from nmsim.sim import engine
+
+    case = random_case(20_000 + seed, max_lif=40, max_host=8, max_steps=4, board=True)
+    problems = check_case(case, lambda m, n, h: engine.simulate(m, n, h, record=("fired", "payload", "link_busy",
+                                                                                "trace")))
+    assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------ replay on a board
+def test_same_logits_on_one_chip_and_on_a_board(tmp_path):
+    """ptb-egru-small-s90 on one Loihi and on loihi-4chip, layer L2 pinned to cores 32-63 (on the board: the
+    first router row of chip 1, so packets cross chips): identical logits_sha256, bit-exact; the board reports
+    off-chip traffic and cores.csv names more than one chip."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    from nmsim.paths import models_dir, project_root
+
+    def run(*where, out):
+        cmd = [sys.executable, "-m", "nmsim", "run", "--model", models_dir() / "ptb-egru-small-s90.nmm", *where,
+               "--tokens", "3", "--placement", "snake", "--set", "map.L2.cores=32-63", "--no-progress", "--no-figures", "--out", out]
+        p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600,
+                           env={**__import__("os").environ, "PYTHONPATH": str(project_root())})
+        assert p.returncode == 0, p.stderr
+        return json.loads((out / "summary.json").read_text())
+
+    one = run("--chip", "loihi", out=tmp_path / "one")
+    board = run("--system", "loihi-4chip", out=tmp_path / "board")
+    assert one["bit_exact"] and board["bit_exact"]
+    assert one["logits_sha256"] == board["logits_sha256"]
+    assert "system" not in one
+    s = board["system"]
+    assert s["chips"] == 4 and s["off_chip_flits"] > 0 and s["off_chip_energy_nj"] > 0
+    # chip-to-chip flits priced at the resolved 32 pJ per flit (1 pJ/bit x 32-bit flits), 1e-3 nJ per pJ
+    assert s["off_chip_energy_nj"] == pytest.approx(s["off_chip_flits"] * 32.0 * 1e-3)
+    with open(tmp_path / "board" / "cores.csv") as fh:
+        chips = {row["chip"] for row in csv.DictReader(fh) if row["core"] != "host" and int(row["neurons"]) > 0}
+    assert len(chips) > 1
