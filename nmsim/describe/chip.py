@@ -373,14 +373,27 @@ def _sourced(ctx: _Ctx, where: str, raw: Any, kind: str, value_key: str = "value
             ctx.fail(where, f"number {raw!r} has no source; write {{ {value_key} = {raw!r}, source = \"...\" }}")
         ctx.fail(where, f"expected {{ {value_key} = <number>, source = \"...\" }}, got {type(raw).__name__} {raw!r}")
     for k in raw:
-        if k not in (value_key, "source"):
-            ctx.unknown(where, k, (value_key, "source"))
+        if k not in (value_key, "source", "range"):
+            ctx.unknown(where, k, (value_key, "source", "range"))
     if value_key not in raw:
         ctx.fail(where, f"missing {value_key!r}")
     src = raw.get("source")
     if not isinstance(src, str) or not src.strip():
         ctx.fail(where, "missing source: every number needs a non-empty 'source' string")
-    return _check_number(ctx, where, raw[value_key], kind), src.strip()
+    v = _check_number(ctx, where, raw[value_key], kind)
+    if "range" in raw:
+        _check_range(ctx, where, raw["range"], v, kind)
+    return v, src.strip()
+
+
+def _check_range(ctx: _Ctx, where: str, rng: Any, v, kind: str) -> None:
+    """An optional ``range = [lo, hi]`` (the span a sensitivity study varies the value over):
+    two numbers of the value's kind with ``lo <= value <= hi``."""
+    if not isinstance(rng, list) or len(rng) != 2:
+        ctx.fail(where, f"range must be [lo, hi], got {rng!r}")
+    lo, hi = (_check_number(ctx, where + ".range", x, kind) for x in rng)
+    if not lo <= v <= hi:
+        ctx.fail(where, f"range [{rng[0]}, {rng[1]}] must hold the value {v!r} (lo <= value <= hi)")
 
 
 def _table(ctx: _Ctx, doc: dict, name: str) -> dict:
