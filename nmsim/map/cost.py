@@ -8,7 +8,8 @@ chip's cycle costs (``docs/engine-model.md`` §2), all in cycles per step:
 ``neuron[c]``  = Σ over the core's neurons of ``neuron_update_active_cycles``
 ``synapse[c]`` = Σ over its CSR rows (source ``s``, this core) of
                  ``rate[s] * (packet_receive_cycles + ceil(nnz(row) / synapses_per_read) * synapse_read_cycles)``
-``send[c]``    = Σ over its neurons of ``rate * routes * spike_send_cycles`` (host: ``io_packet_cycles``)
+``send[c]``    = Σ over its neurons of ``rate * routes * spike_send_cycles`` (host: ``io_packet_cycles``);
+                 ``routes`` = destination cores (+1 if it reports to the host), or 1 on a multicast chip
 ``net[c]``     = the longest XY route latency of a row into ``c`` (injection + hops + local delivery)
 ``out[c]``     = ``max(neuron[c], send[c])``: when the core's last packet has left
 ``critical[c]``= ``max(neuron[c] + synapse[c], max over its source cores s of out[s]) + net[c]``
@@ -188,6 +189,8 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     host = ~conn.is_host
     neuron = np.bincount(core_of[host], minlength=C + 1)[:C].astype(np.float64) * t.neuron_update_active_cycles
     routes = np.bincount(ps, minlength=conn.n) + wl.to_host
+    if chip.noc.multicast:  # one packet per event along the neuron's XY tree (engine-model §2.6)
+        routes = np.minimum(routes, 1)
     pk = wl.rate * routes  # packets per step of each neuron
     sent = np.bincount(core_of, weights=pk, minlength=C + 1)
     send = sent[:C] * t.spike_send_cycles
