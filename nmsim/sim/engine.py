@@ -204,6 +204,50 @@ class Engine:
         self.t += 1
         return cycles, trace
 
+    # ------------------------------------------------ the two passes, apart
+    def functional_into(self, out_fired, out_payload, out_active, host_payload, enable) -> None:
+        """The functional half of :meth:`step_into` (no timing): neuron updates and synaptic accumulation.
+
+        Writes ``out_fired``, ``out_payload`` and ``out_active uint8[N]`` (what :meth:`timing_into` needs,
+        with ``enable``); advances the step.  ``host_payload int64[n_host]``, ``enable uint8[N]``."""
+        m = self.model
+        hp = np.ascontiguousarray(host_payload, np.int64)
+        en = np.ascontiguousarray(enable, np.uint8)
+        fn.step_neurons(out_fired, out_payload, out_active, self.state, self.acc[self.t % 2],
+                        self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
+                        hp, self.host_start, en)
+        fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
+        fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
+                           out_payload, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        self.t += 1
+
+    def timing_into(self, fired, active, enable, out_counters, out_link_busy) -> int:
+        """The timing half of :meth:`step_into` for one step whose ``fired``/``active``/``enable``
+        (``uint8[N]``) are known: a step's timing starts from an empty chip, so any step can be timed
+        alone and in any order.  Writes ``out_counters`` (must be zero), ``out_link_busy``,
+        ``self._core_end`` and ``self._syn_free``; returns the step's cycles (no trace)."""
+        m, lt = self.model, self.lt
+        fn.list_fired(self._fired_list, self._nout, fired, m.route_ptr)
+        n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
+        tm.neuron_phase_enabled(self._finish, self._core_end, out_counters, fired, active, enable,
+                                m.core_neuron_ptr, m.timing)
+        if n_pk >= 2**31:
+            raise ValueError(f"{n_pk} packets in a step; the engine packs packet ids in 31 bits")
+        if n_pk > self._pk_cap:
+            self._alloc_packets(max(n_pk, 2 * self._pk_cap))
+        tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
+                         self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                         m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
+                         lt["hops_y"], m.timing, False)
+        tr = ev.no_trace(self._tr_ptr)
+        packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
+        while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
+                                                  tr))) != ev.EventError.OK:
+            self._ws = ev.grow_workspace(self._ws, err)
+        C = m.n_cores
+        end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
+        return end + int(m.timing[T["barrier_cycles"]])
+
     def _make_trace(self, n_pk: int, tr: ev.EventTrace) -> PacketTrace:
         grant, link, ptr, arrival, s0, s1 = tr.grant, tr.link, tr.ptr, tr.arrival, tr.syn_start, tr.syn_end
         src = self._pk_src[:n_pk].copy()
