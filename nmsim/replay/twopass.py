@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,25 +61,24 @@ class FunctionalRecord:
             return cls(int(z["n_neurons"]), z["fired"], z["active"], z["enable_id"], z["enables"])
 
 
-_ENGINE = None  # the worker's timing engine (one per process, built by _init)
+_LOCAL = threading.local()  # the worker's timing engine (one per thread: Dask workers may be threads)
 
 
 def _init(model) -> None:
-    global _ENGINE
     from nmsim.sim.engine import Engine
     from nmsim.sweep.executors import limit_threads
 
     limit_threads()
-    _ENGINE = Engine(model)
+    _LOCAL.engine = Engine(model)
 
 
 def time_chunk(chunk: tuple, model=None) -> tuple:
     """Time the steps of one chunk: ``(lo, cycles int64[k], counters int64[k, C+1, N_ACTIONS],
     link_busy int64[k, n_links], core_end int64[k, C+1], syn_free int64[k, C+1])``."""
-    global _ENGINE
-    if _ENGINE is None or (model is not None and _ENGINE.model is not model):
+    eng = getattr(_LOCAL, "engine", None)
+    if eng is None or (model is not None and eng.model is not model):
         _init(model)
-    eng = _ENGINE
+    eng = _LOCAL.engine
     lo, N, fired_b, active_b, enable_id, enables = chunk
     m = eng.model
     k, C, NL = len(enable_id), m.n_cores, m.n_links
