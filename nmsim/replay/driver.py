@@ -26,8 +26,13 @@ from nmsim.replay.schedule import MODES, make_schedule
 
 def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None,
            perturb: Callable[[Any], None] | None = None, mapped: Mapped | None = None,
-           tokens: np.ndarray | None = None) -> ReplayResult:
+           tokens: np.ndarray | None = None, workers: int | None = None, scheduler=None,
+           record_path=None) -> ReplayResult:
     """Run one replay.  ``progress(done, total)`` is called per token finished (optional).
+
+    ``workers``/``scheduler``: run in two passes (:mod:`nmsim.replay.twopass`), the timing pass on
+    ``workers`` local processes or on the Dask scheduler ``scheduler``; ``None`` for both: one pass.
+    The outputs are the same either way.  ``record_path``: keep the compressed functional record there.
 
     ``perturb(compiled_model)`` may alter the compiled arrays before the run (tests: a flipped
     weight must be reported as a mismatch).  ``mapped``/``tokens`` skip loading (sweeps, tests).
@@ -40,7 +45,8 @@ def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None
     mapped, tokens = _inputs(cfg, mapped, tokens)
     if perturb is not None:
         perturb(mapped.model)
-    record, checker, traces = _run(cfg, mapped, tokens, progress)
+    two = (workers is not None or scheduler is not None) and not cfg.trace
+    record, checker, traces = _run(cfg, mapped, tokens, progress, two, workers or 1, scheduler, record_path)
     return assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
 
 
@@ -64,7 +70,8 @@ def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, n
     return mapped, tokens
 
 
-def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
+def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pass: bool = False, workers: int = 1,
+         scheduler=None, record_path=None):
     """Step the engine through the schedule; returns the per-step record, the checker and the traces."""
     from nmsim.replay.golden_fast import FastGolden
     from nmsim.sim.engine import Engine
@@ -85,6 +92,12 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
     link_busy = np.zeros(cm.n_links, np.int64)
     enable_cache: dict[tuple, np.ndarray] = {}
+    enable_ids: dict[tuple, int] = {}
+    if two_pass:
+        from nmsim.replay.twopass import FunctionalRecord
+
+        frec = FunctionalRecord.empty(sched.n_steps, Nn)
+        active = np.zeros(Nn, np.uint8)
     fg = FastGolden(golden)
     g_state = fg.init_state()
     chk = TokenChecker(golden, tokens, Lc, lm.emb_dim, lm.vocab_size, on_chip_decoder)
@@ -107,14 +120,19 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
         en = enable_cache.get(key)
         if en is None:
             en = enable_cache[key] = _enable_mask(mapped, key, Nn)
-        counters[:] = 0
-        if eng.trace and s >= cfg.trace_steps:
-            eng.trace = False  # only the first trace_steps steps are traced
-        cyc, tr = eng.step_into(fired, payload, counters, link_busy, hp, en)
-        if tr is not None:
-            traces.append((tr, eng._core_end[:C].copy()))
-        rec.add_step(s, cyc, counters, link_busy)
-        rec.cores.add(counters, eng._core_end, eng._syn_free)
+            enable_ids[key] = len(enable_ids)
+        if two_pass:
+            eng.functional_into(fired, payload, active, hp, en)
+            frec.put(s, fired, active, enable_ids[key])
+        else:
+            counters[:] = 0
+            if eng.trace and s >= cfg.trace_steps:
+                eng.trace = False  # only the first trace_steps steps are traced
+            cyc, tr = eng.step_into(fired, payload, counters, link_busy, hp, en)
+            if tr is not None:
+                traces.append((tr, eng._core_end[:C].copy()))
+            rec.add_step(s, cyc, counters, link_busy)
+            rec.cores.add(counters, eng._core_end, eng._syn_free)
         # compare every layer's payloads for the token it handled at this step
         for li in range(Lc):
             tau = sched.handles(li + 1, s)
@@ -132,7 +150,22 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress):
             if tau >= 0:
                 _finish(chk, tau, payload[mapped.readout_index], progress)
     chk.close()
+    if two_pass:
+        frec.enables = np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn)
+        _timing_pass(cm, frec, rec, workers, scheduler, record_path)
     return rec, chk, traces
+
+
+def _timing_pass(cm, frec, rec: RunRecord, workers: int, scheduler, record_path) -> None:
+    """Time the recorded steps (in parallel) and merge them into ``rec`` in step order."""
+    from nmsim.replay.twopass import time_steps
+
+    if record_path is not None:
+        frec.save(record_path)
+    for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
+        for j in range(len(cycles)):
+            rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
+            rec.cores.add(counters[j], core_end[j], syn_free[j])
 
 
 def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:

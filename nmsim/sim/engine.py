@@ -201,7 +201,16 @@ class Engine:
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
         fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
                            m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
-        tm.neuron_phase_enabled(self._finish, self._core_end, out_counters, out_fired, self._active, en,
+        cycles, trace = self._time_step(out_fired, self._active, en, out_counters, out_link_busy, n_fired, n_pk,
+                                        self.trace)
+        self.t += 1
+        return cycles, trace
+
+    def _time_step(self, fired, active, en, out_counters, out_link_busy, n_fired, n_pk, trace):
+        """The timing of one step from an empty chip (``_fired_list`` already listed): the neuron phase, the
+        packets and the event loop; returns ``(step_cycles, trace or None)``; does not advance the step."""
+        m, lt = self.model, self.lt
+        tm.neuron_phase_enabled(self._finish, self._core_end, out_counters, fired, active, en,
                                 m.core_neuron_ptr, m.timing)
         if self._mc is not None:
             return self._step_multicast(out_counters, out_link_busy, n_fired)
@@ -212,8 +221,8 @@ class Engine:
         tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
                          self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
                          m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
-                         lt["hops_y"], lt["hops_c"], m.timing, self.trace)
-        tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if self.trace else ev.no_trace(self._tr_ptr)
+                         lt["hops_y"], lt["hops_c"], m.timing, trace)
+        tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
                                                   tr))) != ev.EventError.OK:
@@ -223,9 +232,34 @@ class Engine:
         # the host's column of _syn_free is its last arrival (packets to the host cost no synapse work)
         end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
         cycles = end + int(m.timing[T["barrier_cycles"]])
-        trace = self._make_trace(n_pk, tr) if self.trace else None
+        return cycles, (self._make_trace(n_pk, tr) if trace else None)
+
+    # ------------------------------------------------ the two passes, apart
+    def functional_into(self, out_fired, out_payload, out_active, host_payload, enable) -> None:
+        """The functional half of :meth:`step_into` (no timing): neuron updates and synaptic accumulation.
+
+        Writes ``out_fired``, ``out_payload`` and ``out_active uint8[N]`` (what :meth:`timing_into` needs,
+        with ``enable``); advances the step.  ``host_payload int64[n_host]``, ``enable uint8[N]``."""
+        m = self.model
+        hp = np.ascontiguousarray(host_payload, np.int64)
+        en = np.ascontiguousarray(enable, np.uint8)
+        fn.step_neurons(out_fired, out_payload, out_active, self.state, self.acc[self.t % 2],
+                        self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
+                        hp, self.host_start, en)
+        fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
+        fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
+                           out_payload, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
         self.t += 1
-        return cycles, trace
+
+    def timing_into(self, fired, active, enable, out_counters, out_link_busy) -> int:
+        """The timing half of :meth:`step_into` for one step whose ``fired``/``active``/``enable``
+        (``uint8[N]``) are known: a step's timing starts from an empty chip, so any step can be timed
+        alone and in any order.  Writes ``out_counters`` (must be zero), ``out_link_busy``,
+        ``self._core_end`` and ``self._syn_free``; returns the step's cycles (no trace)."""
+        fn.list_fired(self._fired_list, self._nout, fired, self.model.route_ptr)
+        cycles, _ = self._time_step(fired, active, np.ascontiguousarray(enable, np.uint8), out_counters,
+                                    out_link_busy, int(self._nout[0]), int(self._nout[1]), False)
+        return cycles
 
     def _step_multicast(self, out_counters, out_link_busy, n_fired):
         """The timing half of :meth:`step_into` under multicast routing (:mod:`nmsim.sim.multicast`)."""
@@ -244,7 +278,6 @@ class Engine:
         end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
         cycles = end + int(m.timing[T["barrier_cycles"]])
         trace = mc.delivery_trace(m, t, st, n_pk, self.neuron_core, self.t) if self.trace else None
-        self.t += 1
         return cycles, trace
 
     def _make_trace(self, n_pk: int, tr: ev.EventTrace) -> PacketTrace:
