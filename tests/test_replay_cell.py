@@ -52,7 +52,8 @@ def test_cell_kernel_equals_golden(kind, seed):
     fired, payload, active = np.zeros(n, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.uint8)
     acc_in, acc_out = acc.copy(), np.zeros_like(acc)
     fn.step_neurons(fired, payload, active, state, acc_in, acc_out, param, np.full(n, MODEL_ID[kind], np.int8),
-                    lut, np.array([4096, 4096], np.int64), np.zeros(0, np.int64), n, np.ones(n, np.uint8))
+                    lut, np.array([4096, 4096], np.int64), np.zeros(0, np.int64), n, np.ones(n, np.uint8), np.zeros(n, np.uint8),
+                    np.zeros(n, np.uint8))
     assert np.array_equal(payload, y_g)
     assert np.array_equal(state[:, 0], c_g)
     # EGRU: an event iff the payload is non-zero; the dense baselines send every step
@@ -72,7 +73,8 @@ def test_disabled_units_keep_state_and_carry_input():
     acc_in, acc_out = acc.copy(), np.full_like(acc, 7)
     fired, payload, active = np.zeros(n, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.uint8)
     fn.step_neurons(fired, payload, active, state, acc_in, acc_out, param, np.full(n, MODEL_EGRU, np.int8),
-                    lut, np.array([4096, 4096], np.int64), np.zeros(0, np.int64), n, enable)
+                    lut, np.array([4096, 4096], np.int64), np.zeros(0, np.int64), n, enable, np.zeros(n, np.uint8),
+                    np.zeros(n, np.uint8))
     off = enable == 0
     assert (state[off, 0] == c0[off]).all() and not fired[off].any() and not active[off].any()
     assert (acc_out[off] == acc[off] + 7).all() and (acc_out[~off] == 7).all() and not acc_in.any()
@@ -86,5 +88,6 @@ def test_readout_saturates_and_always_emits():
     fired, payload, active = np.zeros(n, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.uint8)
     fn.step_neurons(fired, payload, active, np.zeros((n, 4), np.int64), acc, np.zeros_like(acc), param,
                     np.full(n, MODEL_READOUT, np.int8), np.zeros((1, 1), np.int64), np.ones(1, np.int64),
-                    np.zeros(0, np.int64), n, np.ones(n, np.uint8))
+                    np.zeros(0, np.int64), n, np.ones(n, np.uint8), np.zeros(n, np.uint8),
+                    np.zeros(n, np.uint8))
     assert payload.tolist() == [2**31 - 1, -(2**31), 0, -3] and fired.all()

@@ -172,11 +172,15 @@ class Network:
         return self.add_population(name, "input", n, payload_bits=payload_bits)
 
     def add_lif(self, name: str, n: int, threshold, decay=0, bias=0, reset="subtract",
-                v_min=-(2**31), v_max=2**31 - 1, v_init=0, payload_bits: int = 1) -> Population:
+                v_min=-(2**31), v_max=2**31 - 1, v_init=0, payload_bits: int = 1,
+                update_on_event=0) -> Population:
         """Integer LIF neurons (``docs/engine-model.md`` §1): ``decay`` is a 12-bit fraction
-        (0..4096), ``reset`` is ``"subtract"`` or ``"zero"``; values scalar or ``int[n]``."""
+        (0..4096), ``reset`` is ``"subtract"`` or ``"zero"``; ``update_on_event`` 1: a neuron that received
+        a synaptic event (of any weight, 0 included) makes an active update, as SANA-FE's soma does; values
+        scalar or ``int[n]``."""
         return self.add_population(name, "lif", n, payload_bits=payload_bits, threshold=threshold, decay=decay,
-                                   bias=bias, reset_mode=reset, v_min=v_min, v_max=v_max, v_init=v_init)
+                                   bias=bias, reset_mode=reset, v_min=v_min, v_max=v_max, v_init=v_init,
+                                   update_on_event=update_on_event)
 
     def connect(self, src: str, dst: str, weights, accumulator: int = 0) -> Projection:
         """Add synapses ``src -> dst``; ``weights`` is scipy.sparse or dense, shape ``(n_src, n_dst)``."""

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-N_PARAM_COLUMNS = 24  # width of CompiledModel.neuron_param (LIF uses 0..5; recurrent cells 0..21)
+N_PARAM_COLUMNS = 24  # width of CompiledModel.neuron_param (LIF uses 0..6; recurrent cells 0..21)
 N_STATE_COLUMNS = 4  # width of CompiledModel.neuron_state
 
 
@@ -48,6 +48,7 @@ class NeuronModel:
     validate: Callable | None = None
     encode: dict | None = None  # param name -> {text value: int code}
     needs_luts: bool = False  # ``update`` takes ``luts=`` (the network's lookup tables)
+    reads_received: bool = False  # ``update`` takes ``received=`` (bool[n]: >= 1 synaptic event last step)
 
     @property
     def settable(self) -> tuple[str, ...]:
@@ -84,9 +85,12 @@ def model_names() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- LIF
 
 
-def lif_update(param: np.ndarray, state: np.ndarray, acc: np.ndarray):
-    """Integer LIF of ``docs/engine-model.md`` §1 on whole arrays (int64)."""
-    thr, decay, bias, reset, vmin, vmax = (param[:, i] for i in range(6))
+def lif_update(param: np.ndarray, state: np.ndarray, acc: np.ndarray, received: np.ndarray | None = None):
+    """Integer LIF of ``docs/engine-model.md`` §1 on whole arrays (int64).
+
+    ``received bool[n]``: the neuron received >= 1 synaptic event in the previous step (zero weights
+    included); with ``update_on_event`` 1 it makes the update *active* (``None``: no neuron received one)."""
+    thr, decay, bias, reset, vmin, vmax, on_event = (param[:, i] for i in range(7))
     v = state[:, 0]
     u = acc[:, 0]
     v1 = v - ((v * decay) >> 12) + bias + u
@@ -95,6 +99,8 @@ def lif_update(param: np.ndarray, state: np.ndarray, acc: np.ndarray):
     after = np.where(reset == 0, v1 - thr, 0)
     new_v = np.where(fired, after, v1)
     active = (u != 0) | (v != 0) | (bias != 0)
+    if received is not None:
+        active |= received & (on_event != 0)
     new_state = state.copy()
     new_state[:, 0] = new_v
     return fired, fired.astype(np.int64), new_state, active
@@ -107,6 +113,8 @@ def _lif_validate(p: dict) -> str | None:
         return "reset must be 'subtract' (0) or 'zero' (1)"
     if (p["v_min"] > p["v_max"]).any():
         return "v_min must be <= v_max"
+    if ((p["update_on_event"] != 0) & (p["update_on_event"] != 1)).any():
+        return "update_on_event must be 0 or 1"
     if ((p["v_init"] < p["v_min"]) | (p["v_init"] > p["v_max"])).any():
         return "v_init must lie in [v_min, v_max]"
     return None
@@ -117,11 +125,12 @@ INPUT = register_model(NeuronModel(
 
 LIF = register_model(NeuronModel(
     name="lif", model_id=1,
-    params=("threshold", "decay", "bias", "reset_mode", "v_min", "v_max"),
+    params=("threshold", "decay", "bias", "reset_mode", "v_min", "v_max", "update_on_event"),
     state=("v",),
-    defaults={"decay": 0, "bias": 0, "reset_mode": 0, "v_min": -(2**31), "v_max": 2**31 - 1, "v_init": 0},
+    defaults={"decay": 0, "bias": 0, "reset_mode": 0, "v_min": -(2**31), "v_max": 2**31 - 1, "update_on_event": 0,
+              "v_init": 0},
     n_inputs=1, host=False, update=lif_update, validate=_lif_validate,
-    encode={"reset_mode": {"subtract": 0, "zero": 1}},
+    encode={"reset_mode": {"subtract": 0, "zero": 1}}, reads_received=True,
 ))
 
 

@@ -18,11 +18,13 @@ from nmsim.errors import NetworkError
 @dataclass(frozen=True)
 class ReferenceRun:
     """Per population: ``fired uint8[n_steps, n]``, ``payload int64[n_steps, n]``,
-    ``final_state int64[n, n_state]`` (empty for host models)."""
+    ``final_state int64[n, n_state]`` (empty for host models), ``active bool[n_steps, n]`` (the update's
+    cost class, ``docs/engine-model.md`` §1; False for host models)."""
 
     fired: dict
     payload: dict
     final_state: dict
+    active: dict | None = None
 
 
 def _inputs(net: Network, inputs: dict | None, n_steps: int) -> dict:
@@ -56,8 +58,14 @@ def run_reference_full(net: Network, inputs: dict | None, n_steps: int) -> Refer
     acc = {p.name: np.zeros((p.n, max(models[p.name].n_inputs, 1)), np.int64) for p in pops}
     fired = {p.name: np.zeros((n_steps, p.n), np.uint8) for p in pops}
     payload = {p.name: np.zeros((n_steps, p.n), np.int64) for p in pops}
-    # transposed weights, (n_dst, n_src), so that acc += W^T @ payload
+    active = {p.name: np.zeros((n_steps, p.n), bool) for p in pops}
+    received = {p.name: np.zeros(p.n, bool) for p in pops}  # >= 1 synaptic event in the previous step
+    # transposed weights, (n_dst, n_src), so that acc += W^T @ payload; and their pattern (every stored
+    # synapse, a weight of 0 included, counts 1), so that a target's event count is pattern @ fired
     wt = [(q, q.weights.T.tocsr()) for q in net.projections]
+    pattern = [w.copy() for _, w in wt]
+    for pt in pattern:
+        pt.data = np.ones_like(pt.data)
     for t in range(n_steps):
         for p in pops:  # 1-2: update from the accumulators of step t-1, then emit events
             m = models[p.name]
@@ -66,14 +74,19 @@ def run_reference_full(net: Network, inputs: dict | None, n_steps: int) -> Refer
                 f = pay != 0
             else:
                 extra = {"luts": net.luts} if m.needs_luts else {}
-                f, pay, state[p.name], _ = m.update(param[p.name], state[p.name], acc[p.name], **extra)
+                if m.reads_received:
+                    extra["received"] = received[p.name]
+                f, pay, state[p.name], active[p.name][t] = m.update(param[p.name], state[p.name], acc[p.name],
+                                                                    **extra)
             fired[p.name][t] = f
             payload[p.name][t] = np.where(f, pay, 0)
         nxt = {p.name: np.zeros_like(acc[p.name]) for p in pops}
-        for q, w in wt:  # 3: deliver into the buffer read at t+1
+        received = {p.name: np.zeros(p.n, bool) for p in pops}
+        for (q, w), pt in zip(wt, pattern):  # 3: deliver into the buffer read at t+1
             nxt[q.dst][:, q.accumulator] += w @ payload[q.src][t]
+            received[q.dst] |= (pt @ fired[q.src][t].astype(np.int64)) > 0
         acc = nxt
-    return ReferenceRun(fired, payload, state)
+    return ReferenceRun(fired, payload, state, active)
 
 
 def run_reference(net: Network, inputs: dict | None, n_steps: int) -> dict:

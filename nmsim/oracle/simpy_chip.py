@@ -651,6 +651,7 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
     host_payloads = np.asarray(host_payloads, dtype=np.int64).reshape(n_steps, N - host0)
     state = [[int(v) for v in row] for row in model.neuron_state]
     acc = [[0] * model.n_accumulators for _ in range(N)]  # filled during the previous step
+    received = [False] * N  # got >= 1 synaptic event during the previous step (zero weights included)
     enable = np.ones((n_steps, N), bool) if enable is None else np.asarray(enable, bool).reshape(n_steps, N)
     fired_out = np.zeros((n_steps, N), dtype=np.uint8)
     payload_out = np.zeros((n_steps, N), dtype=np.int64)
@@ -658,6 +659,7 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
     for t in range(n_steps):
         fired, active, payload = [False] * N, [False] * N, [0] * N
         carry = [[0] * model.n_accumulators for _ in range(N)]
+        carry_received = [False] * N
         for g in range(N):
             if g >= host0:  # input neuron: the host gives the event
                 payload[g] = int(host_payloads[t, g - host0])
@@ -665,6 +667,7 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
                 continue
             if not enable[t, g]:  # R9: keeps state and accumulated input
                 carry[g] = list(acc[g])
+                carry_received[g] = received[g]
                 continue
             mdl = int(model.neuron_model[g])
             if mdl == MODEL_READOUT:
@@ -676,15 +679,15 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
                 fired[g] = payload[g] != 0 or mdl != MODEL_EGRU  # dense baselines send every step
                 active[g] = True
                 continue
-            threshold, decay, bias, reset_mode, v_min, v_max = (int(x) for x in model.neuron_param[g, :6])
+            threshold, decay, bias, reset_mode, v_min, v_max, on_event = (int(x) for x in model.neuron_param[g, :7])
             u, v = acc[g][0], state[g][0]
             v1 = v - ((v * decay) >> 12) + bias + u
             v1 = min(max(v1, v_min), v_max)
             fired[g] = v1 > threshold
             state[g][0] = ((v1 - threshold) if reset_mode == 0 else 0) if fired[g] else v1
             payload[g] = 1 if fired[g] else 0
-            active[g] = u != 0 or v != 0 or bias != 0
-        acc = carry
+            active[g] = u != 0 or v != 0 or bias != 0 or (on_event == 1 and received[g])
+        acc, received = carry, carry_received
         for g in range(N):
             if not fired[g]:
                 continue
@@ -694,6 +697,7 @@ def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
                     continue
                 for j in range(int(model.row_ptr[row]), int(model.row_ptr[row + 1])):
                     acc[int(model.syn_target[j])][int(model.syn_acc[j])] += int(model.syn_weight[j]) * payload[g]
+                    received[int(model.syn_target[j])] = True
         fired_out[t], payload_out[t] = fired, payload
         steps.append(oracle_step(model, np.array(fired), np.array(active), enable[t], tick_cycles, overrun))
     return OracleResult(

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from nmsim.compile.compiled import MODEL_INPUT, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
+from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, PORT_E, PORT_N, PORT_S, PORT_W, CompiledModel, T
 from nmsim.describe.actions import N_ACTIONS
 from nmsim.describe.limits import MAX_CORES, MAX_LINKS
 from nmsim.sim import board_routes as br
@@ -134,6 +134,9 @@ class Engine:
         self._syn_slot = slot.astype(np.int32) if N * model.n_accumulators < 2**31 else slot
         self._nout = np.zeros(2, np.int64)
         self._active = np.zeros(N, np.uint8)
+        # LIF neurons with update_on_event read a per-neuron "received an event" flag (spec §1); only then
+        # is it tracked
+        self._mark = bool(((model.neuron_model == MODEL_LIF) & (model.neuron_param[:, 6] != 0)).any())
         self._finish = np.zeros(N, np.int64)
         self._core_end = np.zeros(C + 1, np.int64)
         self._syn_free = np.zeros(C + 1, np.int64)
@@ -168,6 +171,7 @@ class Engine:
         m = self.model
         self.state = m.neuron_state.copy()
         self.acc = np.zeros((2, m.n_neurons, m.n_accumulators), np.int64)
+        self.recv = np.zeros((2, m.n_neurons), np.uint8)
         self.t = 0
 
     # ----------------------------------------------------------------- step
@@ -196,11 +200,14 @@ class Engine:
                 raise ValueError(f"enable shape {en.shape}, want ({m.n_neurons},)")
         fn.step_neurons(out_fired, out_payload, self._active, self.state, self.acc[self.t % 2],
                         self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
-                        hp, self.host_start, en)
+                        hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
         fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
                            m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        if self._mark:
+            fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, n_fired, m.route_ptr, m.route_row,
+                             m.row_ptr, m.syn_target)
         cycles, trace = self._time_step(out_fired, self._active, en, out_counters, out_link_busy, n_fired, n_pk,
                                         self.trace)
         self.t += 1
@@ -245,10 +252,13 @@ class Engine:
         en = np.ascontiguousarray(enable, np.uint8)
         fn.step_neurons(out_fired, out_payload, out_active, self.state, self.acc[self.t % 2],
                         self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
-                        hp, self.host_start, en)
+                        hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
                            out_payload, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        if self._mark:
+            fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, int(self._nout[0]), m.route_ptr,
+                             m.route_row, m.row_ptr, m.syn_target)
         self.t += 1
 
     def timing_into(self, fired, active, enable, out_counters, out_link_busy) -> int:

@@ -28,12 +28,13 @@ from nmsim.jit import JIT
 
 
 @numba.njit(**JIT)
-def _lif_one(state, acc_in, param, i):
+def _lif_one(state, acc_in, param, i, received):
     """Integer LIF update of neuron ``i`` (spec §1); returns ``(fired, payload, active)``.
 
     ``state int64[N, 4]`` (col 0 ``v``) is updated in place; ``acc_in int64[N, n_acc]``
     is read (accumulator 0 only); ``param int64[N, 8]``: threshold, decay (/4096),
-    bias, reset_mode, v_min, v_max.
+    bias, reset_mode, v_min, v_max, update_on_event; ``received``: the neuron got >= 1 synaptic
+    event in the previous step (zero weights included).
     """
     v = state[i, 0]
     u = acc_in[i, 0]
@@ -45,7 +46,7 @@ def _lif_one(state, acc_in, param, i):
         state[i, 0] = v1 - threshold if param[i, 3] == 0 else 0
     else:
         state[i, 0] = v1
-    active = (u != 0) or (v != 0) or (bias != 0)
+    active = (u != 0) or (v != 0) or (bias != 0) or (received != 0 and param[i, 6] != 0)
     return fired, np.int64(1) if fired else np.int64(0), active
 
 
@@ -141,26 +142,30 @@ def _cell_one(state, acc_in, param, lut, lut_size, i, m):
 
 @numba.njit(**JIT)
 def step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, param, model, lut, lut_size,
-                 host_payload, host_start, enable):
-    """Update every enabled neuron once (spec §1 steps 1-2) and clear ``acc_in``.
+                 host_payload, host_start, enable, recv_in, recv_out):
+    """Update every enabled neuron once (spec §1 steps 1-2) and clear ``acc_in`` and ``recv_in``.
 
     As :func:`update_neurons`, plus: ``acc_out int64[N, n_acc]`` (the buffer read at the next step),
-    ``lut int64[n_tables, size]``, ``lut_size int64[n_tables]``, ``enable uint8[N]``.  A disabled core
-    neuron (``enable[i] == 0``) is not updated: no event, ``active = 0``, its state is kept, and its
-    accumulated input is carried over (moved from ``acc_in`` to ``acc_out``, where this step's new
-    contributions add to it).  Host neurons ignore ``enable``.
+    ``lut int64[n_tables, size]``, ``lut_size int64[n_tables]``, ``enable uint8[N]``, ``recv_in`` /
+    ``recv_out uint8[N]`` (received >= 1 synaptic event, the flags read now / at the next step; see
+    :func:`mark_received`; all 0 where no neuron uses them).  A disabled core neuron (``enable[i] == 0``)
+    is not updated: no event, ``active = 0``, its state is kept, and its accumulated input and received
+    flag are carried over (moved from ``acc_in`` to ``acc_out``, where this step's new contributions add
+    to it).  Host neurons ignore ``enable``.
     """
     for i in range(host_start):
         if enable[i] == 0:
             for k in range(acc_in.shape[1]):
                 acc_out[i, k] += acc_in[i, k]
+            if recv_in[i]:
+                recv_out[i] = 1
             out_fired[i] = 0
             out_payload[i] = 0
             out_active[i] = 0
             continue
         m = model[i]
         if m == MODEL_LIF:
-            fired, payload, active = _lif_one(state, acc_in, param, i)
+            fired, payload, active = _lif_one(state, acc_in, param, i, recv_in[i])
         elif m == MODEL_LOIHI_LIF:
             fired, payload, active = _loihi_lif_one(state, acc_in, param, i)
         elif m == MODEL_EGRU or m == MODEL_GRU or m == MODEL_LSTM:
@@ -180,6 +185,7 @@ def step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, par
         out_payload[i] = p
         out_active[i] = 0
     acc_in[:, :] = 0
+    recv_in[:] = 0
 
 
 @numba.njit(**JIT)
@@ -198,8 +204,9 @@ def update_neurons(out_fired, out_payload, out_active, state, acc_in, param, mod
     acc_out = np.zeros_like(acc_in)
     lut = np.zeros((1, 1), np.int64)
     lut_size = np.ones(1, np.int64)
+    recv = np.zeros((2, N), np.uint8)
     step_neurons(out_fired, out_payload, out_active, state, acc_in, acc_out, param, model, lut, lut_size,
-                 host_payload, host_start, enable)
+                 host_payload, host_start, enable, recv[0], recv[1])
 
 
 @numba.njit(**JIT)
@@ -252,6 +259,22 @@ def accumulate_flat(acc_out_flat, fired_list, n_fired, payload, route_ptr, route
             # unsigned indices: no negative-index wraparound test per synapse (slots are >= 0), ~1.5x faster
             for s in range(np.uint64(row_ptr[row]), np.uint64(row_ptr[row + 1])):
                 acc_out_flat[np.uint64(syn_slot[s])] += np.int64(syn_weight[s]) * p
+
+
+@numba.njit(_nrt=False, **JIT)
+def mark_received(recv_out, fired_list, n_fired, route_ptr, route_row, row_ptr, syn_target):
+    """Set ``recv_out[syn_target[s]] = 1`` for every synapse ``s`` an event reaches (spec §1, LIF
+    ``update_on_event``): the neuron received a synaptic event, whatever its weight.  ``recv_out uint8[N]``
+    (the flags read at the next step); other arrays as in :func:`accumulate`.  Run only for models with a
+    neuron that reads the flag, so that the accumulation loop stays as it is."""
+    for j in range(n_fired):
+        g = fired_list[j]
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            row = route_row[k]
+            if row < 0:
+                continue
+            for s in range(row_ptr[row], row_ptr[row + 1]):
+                recv_out[syn_target[s]] = 1
 
 
 #: Neuron models :func:`update_neurons` knows, by id (``nmsim.compile.compiled``).

@@ -129,61 +129,20 @@ def run_nmsim(snet: SanafeNet, n_steps: int, timing: str = "nmsim") -> tuple[Sid
         f = gather(model, res.fired, pop)
         for t, i in zip(*np.nonzero(f[:, snet.logged[g]] if snet.logged[g].any() else f[:, :0])):
             spikes[t].append(f"{g}.{int(np.flatnonzero(snet.logged[g])[i])}")
-    # SANA-FE updates a neuron whenever a spike reaches it, even if the inputs sum to 0 (zero weights,
-    # cancelling weights); nmsim's 'active' needs u != 0.  Count those neurons per step and core.
-    reached = reached_idle(model, res)
+    # SANA-FE updates a neuron whenever a spike reaches it, even if the inputs sum to 0: the imported LIF
+    # neurons have update_on_event 1, so nmsim's 'active' counts the same updates
     active = per("neuron_update_active")
     host_fired = res.fired[:, int(model.core_neuron_ptr[C]):].sum(axis=1)
     step_time = (res.step_cycles / chip.clock.frequency_hz if timing == "nmsim"
-                 else simple_step_times(snet, model, res, reached))
+                 else simple_step_times(snet, model, res))
     out = SideResult(fired=res.fired.sum(axis=1).astype(np.int64), packets=per("packet_send") + per("io_packet"),
                      hops=(per("flit_hop_east_west") + per("flit_hop_north_south")) // chip.flits_per_packet,
                      synaptic_events=int(per("synaptic_op").sum()), updates=(active + host_fired).astype(np.int64),
                      energy=energy, step_time=step_time, spikes=[sorted(s) for s in spikes],
                      wall_s=time.perf_counter() - t0)
-    upd_pj = chip.energy.pj["neuron_update_active"] - chip.energy.pj["neuron_update_idle"]
-    detail = {"cancelled_updates": reached.sum(axis=1), "cancelled_per_core": reached, "action_pj": rep.by_action(),
-              "step_cycles": res.step_cycles, "update_pj": upd_pj,
-              "soma_correction_J": float(reached.sum()) * upd_pj * 1e-12, "timing": timing,
+    detail = {"action_pj": rep.by_action(), "step_cycles": res.step_cycles, "timing": timing,
               "nmsim_step_time": res.step_cycles / chip.clock.frequency_hz}
     return out, detail
-
-
-def reached_idle(model, res) -> np.ndarray:
-    """``int64[n_steps, C]``: on-chip neurons that received >= 1 synaptic event in the previous step but were
-    idle (``u == 0``, ``v == 0``, no bias) in nmsim: SANA-FE updates those, nmsim does not.  Replays the
-    integer LIF from the compiled arrays (cheap for validation-sized networks)."""
-    n_steps, N = res.fired.shape
-    C = model.n_cores
-    h0 = int(model.core_neuron_ptr[C])
-    core = np.searchsorted(model.core_neuron_ptr, np.arange(N), side="right") - 1
-    out = np.zeros((n_steps, C), np.int64)
-    p = model.neuron_param
-    v = model.neuron_state[:, 0].copy()
-    lif = np.arange(N) < h0
-    hit = np.zeros(N, bool)
-    acc = np.zeros(N, np.int64)
-    tgt = model.syn_target.astype(np.int64)
-    for t in range(n_steps):
-        u = acc
-        idle = lif & hit & (u == 0) & (v == 0) & (p[:, 2] == 0)
-        out[t] = np.bincount(core[idle], minlength=C)[:C]
-        v1 = v - ((v * p[:, 1]) >> 12) + p[:, 2] + u
-        v1 = np.minimum(np.maximum(v1, p[:, 4]), p[:, 5])
-        fired = res.fired[t].astype(bool)
-        v = np.where(lif, np.where(fired, np.where(p[:, 3] == 0, v1 - p[:, 0], 0), v1), 0)
-        acc = np.zeros(N, np.int64)
-        hit = np.zeros(N, bool)
-        for g in np.flatnonzero(fired):
-            pay = res.payload[t, g] if res.payload is not None else 1
-            for k in range(model.route_ptr[g], model.route_ptr[g + 1]):
-                r = model.route_row[k]
-                if r < 0:
-                    continue
-                a, b = model.row_ptr[r], model.row_ptr[r + 1]
-                np.add.at(acc, tgt[a:b], model.syn_weight[a:b].astype(np.int64) * pay)
-                hit[tgt[a:b]] = True
-    return out
 
 
 def run_sanafe(arch_path: Path, snn_path: Path, n_steps: int, timing_model: str = "detailed") -> SideResult:
@@ -258,13 +217,6 @@ class Comparison:
         a, b = self.nm.energy[cat], self.sf.energy[cat]
         return 0.0 if a == b else (a - b) / b if b else math.inf
 
-    def energy_rel_explained(self, cat: str = "total") -> float:
-        """:meth:`energy_rel` after adding to nmsim the updates SANA-FE makes of neurons whose inputs sum to 0
-        (``detail["soma_correction_J"]``; soma and total only): the remaining, unexplained difference."""
-        a = self.nm.energy[cat] + (self.detail["soma_correction_J"] if cat in ("soma", "total") else 0.0)
-        b = self.sf.energy[cat]
-        return 0.0 if a == b else (a - b) / b if b else math.inf
-
     @property
     def time_rel(self) -> float:
         """nmsim's simulated time / SANA-FE's - 1 (each with its timing model)."""
@@ -277,13 +229,17 @@ class Comparison:
     @property
     def ok(self) -> bool:
         return (self.spikes_identical and self.packets_identical and self.hops_identical
-                and self.synaptic_events_identical and self.energy_explained)
+                and self.synaptic_events_identical and self.updates_identical and self.energy_identical)
 
     @property
-    def energy_explained(self) -> bool:
-        """Every SANA-FE energy category within 1e-9 of nmsim's once the cancelled-input updates are added."""
-        return all(abs(self.energy_rel_explained(c)) <= 1e-9 for c in ("synapse", "dendrite", "soma", "network",
-                                                                           "total"))
+    def updates_identical(self) -> bool:
+        """nmsim's active updates (plus its fired input neurons) equal SANA-FE's ``updated``, step by step."""
+        return bool((self.nm.updates == self.sf.updates).all())
+
+    @property
+    def energy_identical(self) -> bool:
+        """Every SANA-FE energy category within 1e-9 of nmsim's (relative)."""
+        return all(abs(self.energy_rel(c)) <= 1e-9 for c in ("synapse", "dendrite", "soma", "network", "total"))
 
 
 @dataclass

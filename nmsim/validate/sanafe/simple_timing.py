@@ -14,8 +14,8 @@ event).  The step takes the largest of all those sums over all cores, plus the
 All the counts are nmsim's own, per core and step: ``neuron_update_active`` /
 ``_idle``, ``spike``, ``packet_send``, ``packet_receive``, ``synaptic_op``;
 plus the messages of input neurons attributed to the SANA-FE core they are
-mapped to, and the neurons SANA-FE updates although nmsim's LIF is idle
-(inputs summing to 0: ``cancelled``).  Latencies are the architecture's, in
+mapped to.  (The imported LIF neurons have ``update_on_event`` 1, so nmsim's
+active updates are SANA-FE's updated neurons.)  Latencies are the architecture's, in
 seconds, without nmsim's rounding to cycles.
 """
 
@@ -55,15 +55,14 @@ def input_messages(snet, model, res) -> np.ndarray:
     return out
 
 
-def simple_step_times(snet, model, res, cancelled: np.ndarray) -> np.ndarray:
-    """``float64[n_steps]`` seconds per step under SANA-FE's ``simple`` model; ``cancelled int64[n_steps, C]``
-    counts the neurons SANA-FE updates but nmsim's LIF leaves idle (see ``sanafe_compare``)."""
+def simple_step_times(snet, model, res) -> np.ndarray:
+    """``float64[n_steps]`` seconds per step under SANA-FE's ``simple`` model."""
     lat = latencies(snet)
     C = model.n_cores
     cnt = res.counters[:, :C, :].astype(np.float64)
     active, idle = cnt[:, :, A["neuron_update_active"]], cnt[:, :, A["neuron_update_idle"]]
     sent = cnt[:, :, A["packet_send"]] + input_messages(snet, model, res)
-    neuron = ((active + idle) * lat["access"] + (active + cancelled) * lat["update"]
+    neuron = ((active + idle) * lat["access"] + active * lat["update"]
               + cnt[:, :, A["spike"]] * lat["spike_out"] + sent * lat["message_out"])
     message = cnt[:, :, A["packet_receive"]] * lat["message_in"] + cnt[:, :, A["synaptic_op"]] * lat["synapse"]
     return np.maximum(neuron.max(axis=1), message.max(axis=1)) + lat["sync"]

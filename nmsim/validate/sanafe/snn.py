@@ -440,8 +440,12 @@ def _build(P, nd, sizes, kind, attrs_of, where, arch, chip, edges, tiles_used, n
             n_in_steps = max(n_in_steps, T)
             continue
         thr, bias, decay, reset = _lif_params(P, g, attrs_of[g])
-        net.add_lif(pop, n, threshold=thr, decay=decay, bias=bias, reset=reset)
+        # SANA-FE's soma updates a neuron that received a spike even when its inputs sum to 0
+        net.add_lif(pop, n, threshold=thr, decay=decay, bias=bias, reset=reset, update_on_event=1)
         core_of[pop] = cores
+    if any(kind[g] == "lif" for g in sizes):
+        notes.add("LIF neurons: update_on_event 1 (a neuron that received a spike makes an active update, even "
+                  "when its inputs sum to 0, as SANA-FE's soma does)")
     sgid, si, dgid, di, w = edges
     for ks in range(len(gl)):
         ms = sgid == ks
