@@ -59,7 +59,7 @@ REJECTED = [
     ("key typo", ("width = { value = 2,", "width = { valu = 2,"),
      "mesh.width.valu: unknown key; did you mean 'value'?"),
     ("odd key", ("width = { value = 2,", "width = { value = 2, zz = 1,"),
-     "mesh.width.zz: unknown key; allowed: source, value"),
+     "mesh.width.zz: unknown key; allowed: range, source, value"),
     ("no value", ("header_bits = { value = 20, " + TV, "header_bits = { " + TV),
      "noc.header_bits: missing 'value'"),
     ("no energy value", ("spike = { pj = 2.0, " + TV, "spike = { " + TV), "energy.spike: missing 'pj'"),
