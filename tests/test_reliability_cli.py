@@ -58,6 +58,7 @@ def run_args(tmp_path, *extra, out=None):
     (["run", "--tokens"], "run: argument --tokens: expected one argument"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
     (["run", "--seed", "-1"], "run: argument --seed: must be >= 0: -1"),
+    (["run", "--workers", "0"], "run: argument --workers: must be >= 1: 0"),
     (["run", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
     (["run", "--set", "timing.x=1"], "argument --set: 'timing.x=1': expected chip.<table>.<key>"),
     (["chips", "show"], "chips show: the following arguments are required: chip"),

@@ -65,3 +65,33 @@ def test_record_round_trip(tmp_path, setup):
     assert rec.fired.shape[0] == len(rec.enable_id) and rec.enables.shape[1] == m.model.n_neurons
     assert set(np.unique(rec.enables).tolist()) <= {0, 1}
     assert rec.fired.any()
+
+
+def test_multicast_chip_two_passes_match_one_pass(monkeypatch):
+    monkeypatch.setattr(twopass, "CHUNK_STEPS", 5)
+    g = tiny_golden("egru")
+    over = {"noc.routing": "multicast"}
+    cfg = ReplayConfig(chip="test-2x2", placement="snake", chip_overrides=over)
+    m = build_replay(g, load_replay_chip("test-2x2", over), "snake", "chip")
+    assert m.model.multicast
+    one = _outputs(replay(cfg, mapped=m, tokens=tokens(25)))
+    m2 = build_replay(g, load_replay_chip("test-2x2", over), "snake", "chip")
+    assert _outputs(replay(cfg, mapped=m2, tokens=tokens(25), workers=2)) == one
+
+
+def test_cli_workers_give_the_same_files(tmp_path):
+    import subprocess
+    import sys
+
+    def run(*extra):
+        out = tmp_path / ("w" + "-".join(extra or ("none",)))
+        subprocess.run([sys.executable, "-m", "nmsim", "run", "--tokens", "30", "--no-progress", "--no-figures",
+                        "--out", str(out), *extra], check=True, capture_output=True)
+        s = json.loads((out / "summary.json").read_text())
+        return (json.dumps(_drop_wall(s), sort_keys=True), (out / "tokens.csv").read_bytes(),
+                {k: v for k, v in json.loads((out / "run.json").read_text()).items() if k != "command"},
+                (out / "cores.csv").read_bytes(), (out / "steps.csv").read_bytes())
+
+    base = run()
+    assert run("--workers", "1") == base
+    assert run("--workers", "2") == base

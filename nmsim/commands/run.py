@@ -90,6 +90,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
     p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
     p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
+    p.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
+                   help="two passes: the functional pass in token order, then the timing pass on N local "
+                        "processes (same outputs; default: one pass)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures and report.md")
     p.set_defaults(func=run)
@@ -146,7 +149,7 @@ def run(args) -> int:
             bar.update(done - bar.n)
 
     try:
-        res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens)
+        res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=args.workers)
     finally:
         if bar is not None:
             bar.close()
