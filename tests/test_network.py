@@ -24,7 +24,8 @@ def small_net() -> Network:
 
 def test_model_ids_match_compiled_constants():
     assert (INPUT.model_id, LIF.model_id) == (MODEL_INPUT, MODEL_LIF)
-    assert LIF.params == ("threshold", "decay", "bias", "reset_mode", "v_min", "v_max")  # engine-model.md §1
+    assert LIF.params == ("threshold", "decay", "bias", "reset_mode", "v_min", "v_max",
+                          "update_on_event")  # engine-model.md §1
     assert get_model("lif") is LIF
 
 

@@ -63,7 +63,7 @@ def _record():
 
 def _mapped(header=None, readout=True, **chip):
     return SimpleNamespace(
-        chip=_chip(**chip), model=None,
+        chip=_chip(**chip), model=SimpleNamespace(meta={}),  # one chip: no system block
         lm=SimpleNamespace(hidden=[8], layer_pops=["L1"], readout=readout, decoder="chip"),
         golden=SimpleNamespace(mf=SimpleNamespace(header=header if header is not None else {"name": "tiny-lm"},
                                                   path="/models/tiny.nmsim")),
@@ -234,6 +234,6 @@ def test_the_trace_is_built_from_the_steps(monkeypatch):
 
     monkeypatch.setattr(rt, "replay_trace", lambda cm, hz, traces, cycles: ("trace", cm, hz, traces, cycles.tolist()))
     m = _mapped()
-    m.model = "compiled"
+    m.model = SimpleNamespace(meta={}, name="compiled")
     r = assemble(m, np.array([11, 12]), _record(), _checker(), ["t0"], sim_wall=1.0)
-    assert r.trace == ("trace", "compiled", 1e6, ["t0"], CYCLES)
+    assert r.trace == ("trace", m.model, 1e6, ["t0"], CYCLES)
