@@ -688,19 +688,24 @@ def list_chips() -> list[str]:
     return sorted(p.stem for p in d.glob("*.toml") if not p.stem.endswith("-energy")) if d.is_dir() else []
 
 
-def chip_path(name_or_path: str | Path) -> Path:
-    """A preset name (``loihi``) -> ``chips/loihi.toml``; anything path-like is used as is."""
+def preset_path(name_or_path: str | Path, directory: Path, names: list[str], kind: str) -> Path:
+    """A preset name -> ``directory/<name>.toml``; anything path-like (``.toml``, a ``/``, an existing
+    file) is used as is.  An unknown name raises one line with the closest preset of this ``kind``."""
     s = str(name_or_path)
     p = Path(s)
     if s.endswith(".toml") or "/" in s or p.exists():
         return p
-    cand = chips_dir() / f"{s}.toml"
+    cand = directory / f"{s}.toml"
     if not cand.exists():
-        names = list_chips()
         close = difflib.get_close_matches(s, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ChipConfigError(f"unknown chip {s!r}; {hint}presets: {', '.join(names) or '(none)'}")
+        raise ChipConfigError(f"unknown {kind} {s!r}; {hint}presets: {', '.join(names) or '(none)'}")
     return cand
+
+
+def chip_path(name_or_path: str | Path) -> Path:
+    """A preset name (``loihi``) -> ``chips/loihi.toml``; anything path-like is used as is."""
+    return preset_path(name_or_path, chips_dir(), list_chips(), "chip")
 
 
 def load_chip(name_or_path: str | Path) -> ChipSpec:

@@ -29,7 +29,6 @@ its head latency is ``latency_cycles + serialization_cycles - 1`` (as a mesh lin
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,17 +250,9 @@ def list_systems() -> list[str]:
 
 def system_path(name_or_path: str | Path) -> Path:
     """A preset name (``loihi-nahuku32``) -> ``systems/loihi-nahuku32.toml``; anything path-like as is."""
-    s = str(name_or_path)
-    p = Path(s)
-    if s.endswith(".toml") or "/" in s or p.exists():
-        return p
-    cand = systems_dir() / f"{s}.toml"
-    if not cand.exists():
-        names = list_systems()
-        close = difflib.get_close_matches(s, names, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ChipConfigError(f"unknown system {s!r}; {hint}presets: {', '.join(names) or '(none)'}")
-    return cand
+    from nmsim.describe.chip import preset_path
+
+    return preset_path(name_or_path, systems_dir(), list_systems(), "system")
 
 
 def load_system(name_or_path: str | Path) -> SystemSpec:
