@@ -38,6 +38,20 @@ class Trees(NamedTuple):
 
 
 @numba.njit(**JIT)
+def _xy_hop(x, y, xd, yd, width):
+    """One XY (east-west first) hop from router ``(x, y)`` toward ``(xd, yd)``: ``(link, x', y')``,
+    link = ``4 * router + port``."""
+    r = y * width + x
+    if x != xd:
+        port = _E if xd > x else _W
+        x += 1 if xd > x else -1
+    else:
+        port = _N if yd > y else _S
+        y += 1 if yd > y else -1
+    return 4 * r + port, x, y
+
+
+@numba.njit(**JIT)
 def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr, route_core, neuron_core,
           core_router, width, n_routers, n_cores):
     """One pass over every neuron's routes; returns the number of nodes (``count_only``) or fills the arrays.
@@ -65,14 +79,7 @@ def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr
             x, y, xd, yd = rs % width, rs // width, rd % width, rd // width
             cur = 0  # local index of the node the walk is at
             while x != xd or y != yd:
-                r = y * width + x
-                if x != xd:
-                    port = _E if xd > x else _W
-                    x += 1 if xd > x else -1
-                else:
-                    port = _N if yd > y else _S
-                    y += 1 if yd > y else -1
-                L = 4 * r + port
+                L, x, y = _xy_hop(x, y, xd, yd, width)
                 if seen[L] < 0:
                     seen[L] = n
                     if not count_only:
@@ -89,14 +96,8 @@ def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr
             rd = core_router[d]
             x, y, xd, yd = rs % width, rs // width, rd % width, rd // width
             while x != xd or y != yd:
-                r = y * width + x
-                if x != xd:
-                    port = _E if xd > x else _W
-                    x += 1 if xd > x else -1
-                else:
-                    port = _N if yd > y else _S
-                    y += 1 if yd > y else -1
-                seen[4 * r + port] = -1
+                L, x, y = _xy_hop(x, y, xd, yd, width)
+                seen[L] = -1
         total = base + n
         if not count_only:
             tree_ptr[g + 1] = total
