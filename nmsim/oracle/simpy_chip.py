@@ -456,11 +456,16 @@ class _Chip:
                 src_cnt[A[col]] += self.flits
             yield env.timeout(link.lat)
         p.grant = None
+        self._deliver(p)
+
+    def _deliver(self, p) -> None:
+        """R10: the packet is ejected at its destination (the host counts an I/O packet, a core a local
+        delivery) and queued at that core's synapse unit."""
         if p.dst_core == self.C:  # R10: received by the host
             self.counters[self.C, A["io_packet"]] += 1
         else:
             self.counters[p.dst_core, A["local_delivery"]] += 1
-        p.arrival = env.now
+        p.arrival = self.env.now
         unit = self.syn[p.dst_core]
         unit.queue.append(p)
         _wake(unit)
@@ -502,14 +507,7 @@ class _Chip:
         if l in tree.leaves:
             p = tree.leaves[l]
             p.grants = [tree.grants[x] for x in p.links]
-            if p.dst_core == self.C:
-                self.counters[self.C, A["io_packet"]] += 1
-            else:
-                self.counters[p.dst_core, A["local_delivery"]] += 1
-            p.arrival = env.now
-            unit = self.syn[p.dst_core]
-            unit.queue.append(p)
-            _wake(unit)
+            self._deliver(p)
             return
         kids = tree.children[l]
         src_cnt[A["routing_table_lookup"]] += 1
