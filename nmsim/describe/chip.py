@@ -494,6 +494,25 @@ def _read_toml(path: Path, shown: str) -> dict:
         raise ChipConfigError(f"{shown}: cannot read: {exc.strerror}") from None
 
 
+def _document_header(ctx: "_Ctx", doc: dict, top_keys, path) -> tuple[str, str]:
+    """The checks every description file (chip or system) starts with: only ``top_keys`` at the top,
+    ``schema_version`` = :data:`SCHEMA_VERSION`, string ``name`` (default: the file stem) and
+    ``description``; returns ``(name, description)``."""
+    for k in doc:
+        if k not in top_keys:
+            ctx.unknown("", k, top_keys)
+    ver = doc.get("schema_version")
+    if ver is None:
+        ctx.fail("schema_version", f"missing key (this nmsim reads schema_version = {SCHEMA_VERSION})")
+    if isinstance(ver, bool) or ver != SCHEMA_VERSION:
+        ctx.fail("schema_version", f"unsupported version {ver!r}; this nmsim reads {SCHEMA_VERSION}")
+    name, desc = doc.get("name", Path(str(path)).stem), doc.get("description", "")
+    for key, v in (("name", name), ("description", desc)):
+        if not isinstance(v, str):
+            ctx.fail(key, f"expected a string, got {type(v).__name__} {v!r}")
+    return name, desc
+
+
 def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str] | None = None) -> ChipSpec:
     """Resolve an already-parsed TOML document (``tomllib.loads``) into a :class:`ChipSpec`.
 
@@ -501,19 +520,7 @@ def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str
     ``blame``: ``{"table.key": label}`` of overridden values (see :class:`_Ctx`).
     """
     ctx = _Ctx(str(path), blame)
-    for k in doc:
-        if k not in TOP_KEYS:
-            ctx.unknown("", k, TOP_KEYS)
-    ver = doc.get("schema_version")
-    if ver is None:
-        ctx.fail("schema_version", f"missing key (this nmsim reads schema_version = {SCHEMA_VERSION})")
-    if isinstance(ver, bool) or ver != SCHEMA_VERSION:
-        ctx.fail("schema_version", f"unsupported version {ver!r}; this nmsim reads {SCHEMA_VERSION}")
-    name = doc.get("name", Path(str(path)).stem)
-    desc = doc.get("description", "")
-    for key, v in (("name", name), ("description", desc)):
-        if not isinstance(v, str):
-            ctx.fail(key, f"expected a string, got {type(v).__name__} {v!r}")
+    name, desc = _document_header(ctx, doc, TOP_KEYS, path)
 
     _check_replay_profile(ctx, doc)
     clock = ClockSpec(**_with_sources(*_section(ctx, doc, "clock", ClockSpec)))
@@ -548,7 +555,7 @@ def parse_chip(doc: dict, path: str | Path = "<string>", blame: Mapping[str, str
         energy, static = _energy(ctx, doc)
 
     try:
-        chip = ChipSpec(name=name, description=desc, path=str(path), schema_version=ver, clock=clock, mesh=mesh,
+        chip = ChipSpec(name=name, description=desc, path=str(path), schema_version=SCHEMA_VERSION, clock=clock, mesh=mesh,
                         core=core, noc=noc, timing=timing, barrier=barrier, energy=energy, static=static)
         return resolve_power_time(ctx, doc, chip)
     except ChipValueError as exc:  # re-raised through ctx: a value from an override is blamed on it

@@ -36,7 +36,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from nmsim.describe import limits
-from nmsim.describe.chip import SCHEMA_VERSION, ChipSpec, _Ctx, _read_toml, _sourced, _table, load_chip
+from nmsim.describe.chip import ChipSpec, _Ctx, _document_header, _read_toml, _sourced, _table, load_chip
 from nmsim.errors import ChipConfigError
 from nmsim.paths import systems_dir
 
@@ -185,18 +185,7 @@ def _resolve_link(ctx: _Ctx, chip: ChipSpec, link: Mapping[str, Any], sources: d
 def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
     """Resolve a parsed system TOML document; the chip reference resolves against ``path``'s directory."""
     ctx = _Ctx(str(path))
-    for k in doc:
-        if k not in TOP_KEYS:
-            ctx.unknown("", k, TOP_KEYS)
-    ver = doc.get("schema_version")
-    if ver is None:
-        ctx.fail("schema_version", f"missing key (this nmsim reads schema_version = {SCHEMA_VERSION})")
-    if isinstance(ver, bool) or ver != SCHEMA_VERSION:
-        ctx.fail("schema_version", f"unsupported version {ver!r}; this nmsim reads {SCHEMA_VERSION}")
-    name, desc = doc.get("name", Path(str(path)).stem), doc.get("description", "")
-    for key, v in (("name", name), ("description", desc)):
-        if not isinstance(v, str):
-            ctx.fail(key, f"expected a string, got {type(v).__name__} {v!r}")
+    name, desc = _document_header(ctx, doc, TOP_KEYS, path)
     ref = doc.get("chip")
     if ref is None:
         ctx.fail("chip", "missing key (a chip preset name or a path to a chip TOML)")
