@@ -82,3 +82,29 @@ def test_pruned_lm_weights_stay_absent():
     assert stored == sum(int(L.W_colnnz.sum() + L.R_colnnz.sum()) for L in g.layers)  # the file stores no zeros
     assert lm.net.nnz == stored + int(np.count_nonzero(g.emb))  # + the tied decoder's non-zero embedding weights
     assert all((q.weights.data != 0).all() for q in lm.net.projections)
+
+
+@pytest.mark.parametrize("flag,active", [(0, 2), (1, 6)])
+def test_update_on_event_counts_zero_weight_deliveries(flag, active):
+    """By hand: in.0 fires at steps 0 and 1, in.1 at steps 0 and 2; out.1 gets 2 + 3 = 5 each time in.0
+    fires (2 active updates either way); out.2 (from in.0) and out.0 (from in.1) get only zero weights:
+    idle under the plain rule, 2 + 2 more active updates with update_on_event = 1 (SANA-FE's soma rule)."""
+    from nmsim.describe.actions import A
+    from nmsim.describe.chip import load_chip
+    from nmsim.map.placement import place_manual
+    from nmsim.pipeline import build
+    from nmsim.sim import simulate
+    from nmsim.validate.microbench import host_array
+
+    w = sp.coo_matrix(([2, 0, 3, 0], ([0, 0, 0, 1], [1, 2, 1, 0])), shape=(2, 3))
+    net = Network("zd")
+    net.add_input("in", 2)
+    net.add_lif("out", 3, threshold=1, reset="zero", update_on_event=flag)
+    net.connect("in", "out", w)
+    chip = load_chip("test-2x2")
+    model = build(chip, net, placement=place_manual(chip, net, {"out": np.zeros(3, np.int64)}))
+    ins = {"in": np.array([[1, 1], [1, 0], [0, 1], [0, 0]])}
+    res = simulate(model, 4, host_array(model, ins, 4))
+    assert int(res.counters[:, :-1, A["neuron_update_active"]].sum()) == active
+    assert int(res.counters[:, :-1, A["neuron_update_active"]].sum()
+               + res.counters[:, :-1, A["neuron_update_idle"]].sum()) == 4 * 3  # every LIF updates every step
