@@ -39,13 +39,9 @@ from nmsim.describe.chip import ChipSpec, load_chip
 from nmsim.describe.network import Network
 from nmsim.errors import MappingError
 from nmsim.map.connectivity import Connectivity, connectivity, core_bytes
+from nmsim.map.refine import refine as _refine
 
 STRATEGIES = ("balanced", "snake", "partition")
-#: The partition refinement keeps a dense int32[N, n_cores] count table; above this many
-#: entries it is skipped (the RCM ordering alone is used).
-REFINE_MAX_ENTRIES = 50_000_000
-#: Cores tried per refining move: those holding most of the neuron's sources and targets.
-MOVE_CANDIDATES = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,72 +231,6 @@ def _rcm_order(conn: Connectivity) -> np.ndarray:
     sym.data[:] = 1
     perm = reverse_cuthill_mckee(sym.astype(np.int32), symmetric_mode=True)[::-1]  # Cuthill-McKee order
     return perm[~conn.is_host[perm]].astype(np.int64)
-
-
-def _refine(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray, seed: int, passes: int = 4) -> np.ndarray:
-    """Greedy single-neuron moves that lower sum over (source, destination core) of (1 + hops)."""
-    C = chip.n_cores
-    if conn.n * C > REFINE_MAX_ENTRIES or conn.pattern.nnz == 0:
-        return core_of
-    c = chip.core
-    H = hop_matrix(chip) + 1  # cost of one packet: 1 + hops
-    core_of = core_of.copy()
-    pat, pin = conn.pattern, conn.pattern_in
-    src_of = pin.indices.astype(np.int64)
-    cnt = np.zeros((conn.n, C), np.int32)  # distinct targets of each source on each core
-    coo = pat.tocoo()
-    np.add.at(cnt, (coo.row, core_of[coo.col]), 1)
-    neurons = np.bincount(core_of[~conn.is_host], minlength=C + 1)[:C]
-    nnz = np.bincount(core_of, weights=conn.in_nnz, minlength=C + 1)[:C].astype(np.int64)
-    rows = (cnt > 0).sum(axis=0).astype(np.int64)
-    self_loop = np.asarray(pat.diagonal() != 0)
-    rng = np.random.default_rng(seed)
-    movable = np.flatnonzero(~conn.is_host & ~self_loop & (np.diff(pin.indptr) + np.diff(pat.indptr) > 0))
-    sb, rpb, mem_bits = c.synapse_bits, c.row_pointer_bits, c.synapse_memory_bytes * 8
-    for _ in range(passes):
-        moved = 0
-        for j in rng.permutation(movable):
-            a = core_of[j]
-            srcs = src_of[pin.indptr[j]:pin.indptr[j + 1]]
-            tg = pat.indices[pat.indptr[j]:pat.indptr[j + 1]]
-            links = np.bincount(np.concatenate([core_of[srcs], core_of[tg]]), minlength=C + 1)[:C]
-            links[a] = 0
-            cand = np.flatnonzero(links)
-            if cand.size == 0:
-                continue
-            if cand.size > MOVE_CANDIDATES:  # the cores holding most of j's sources and targets
-                cand = np.sort(cand[np.argsort(-links[cand], kind="stable")[:MOVE_CANDIDATES]])
-            dest = np.flatnonzero(cnt[j] > 0)
-            s_core = core_of[srcs]
-            lose_a = cnt[srcs, a] == 1
-            cs = cnt[np.ix_(srcs, cand)]  # [n_src, n_cand]
-            new_b = cs == 0
-            r_b = rows[cand] + new_b.sum(axis=0)
-            ok = ((neurons[cand] + 1 <= c.max_neurons) & (r_b <= c.max_fan_in_axons)
-                  & ((nnz[cand] + conn.in_nnz[j]) * sb + r_b * rpb <= mem_bits))
-            if not ok.any():
-                continue
-            delta = (-(H[s_core[lose_a], a]).sum() + (H[np.ix_(s_core, cand)] * new_b).sum(axis=0)
-                     + (H[np.ix_(cand, dest)] - H[a, dest]).sum(axis=1))
-            delta = np.where(ok, delta, 0)
-            i = int(np.argmin(delta))
-            if delta[i] >= 0:
-                continue
-            best_b = cand[i]
-            b = best_b
-            rows[a] -= int(lose_a.sum())
-            rows[b] += int((cnt[srcs, b] == 0).sum())
-            cnt[srcs, a] -= 1
-            cnt[srcs, b] += 1
-            neurons[a] -= 1
-            neurons[b] += 1
-            nnz[a] -= conn.in_nnz[j]
-            nnz[b] += conn.in_nnz[j]
-            core_of[j] = b
-            moved += 1
-        if moved == 0:
-            break
-    return core_of
 
 
 def _cost(chip: ChipSpec, conn: Connectivity, core_of: np.ndarray) -> int:

@@ -39,8 +39,9 @@ SIM_TOKENS = 24
 
 
 def _select_by_replay(golden, lm, chip: ChipSpec, cands: list, ids: np.ndarray):
-    """The candidate with the shortest measured latency per token on calibration tokens (ties
-    within ``nmsim.map.balanced.TIE``: least energy), its measurements recorded in ``search``."""
+    """``(placement, Mapped or None)``: the candidate with the shortest measured latency per token on
+    calibration tokens (ties within ``nmsim.map.balanced.TIE``: least energy), its measurements recorded
+    in ``search``, and its compiled form when it was compiled for the trial (None when nothing was replayed)."""
     import dataclasses
 
     from nmsim.map.balanced import TIE
@@ -50,17 +51,18 @@ def _select_by_replay(golden, lm, chip: ChipSpec, cands: list, ids: np.ndarray):
     best_pred = cands[0].search["predicted_step_cycles"]
     cands = [c for c in cands if c.search["predicted_step_cycles"] <= best_pred * (1 + SIM_BAND)]
     if len(cands) == 1 or len(ids) == 0:
-        return cands[0]
+        return cands[0], None
     measured = []
     for pl in cands:
         m = compiled(golden, lm, chip, pl)
         s = replay(ReplayConfig(chip=chip.name, decoder=lm.decoder), mapped=m, tokens=ids).summary
-        measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl))
-    t_min = min(t for t, _, _ in measured)
-    pick = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])[2]
+        measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl, m))
+    t_min = min(x[0] for x in measured)
+    _, _, pick, pick_m = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])
     trial = [{"candidate": pl.search["chosen"], "predicted_step_cycles": pl.search["predicted_step_cycles"],
-              "latency_ns_per_token": t, "energy_nj_per_token": e} for t, e, pl in measured]
-    return dataclasses.replace(pick, search={**pick.search, "calibration_replay": trial})
+              "latency_ns_per_token": t, "energy_nj_per_token": e} for t, e, pl, _ in measured]
+    pick = dataclasses.replace(pick, search={**pick.search, "calibration_replay": trial})
+    return pick, dataclasses.replace(pick_m, placement=pick)
 
 
 def compiled(golden, lm: LMNetwork, chip: ChipSpec, pl, calibration: dict | None = None) -> Mapped:
@@ -78,6 +80,12 @@ def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 
              dataset: str = "ptb", split: str = "test", need_workload: bool = False):
     """Place ``lm`` (see :func:`build_replay`): ``(placement, calibration record or None, workload or None)``.
     ``need_workload``: calibrate even when the strategy does not use it (``nmsim map``'s prediction)."""
+    pl, calibration, wl, _ = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, need_workload)
+    return pl, calibration, wl
+
+
+def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, need_workload):
+    """:func:`place_lm` plus the chosen placement's :class:`Mapped` when the calibration replay compiled it."""
     from nmsim.map.options import map_options
     from nmsim.map.placement import place
     from nmsim.map.placement_file import is_placement_file, place_from_file
@@ -87,7 +95,7 @@ def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 
         raise MappingError(f"placement {placement!r}; choices: {', '.join(PLACEMENTS)}, or a placement file "
                            f"(.toml / .json)")
     opts = map_options(map_settings)
-    calibration = wl = None
+    calibration = wl = trial_mapped = None
     try:
         if placement == "balanced" or need_workload:
             from nmsim.replay.calibration import calibrate
@@ -104,7 +112,7 @@ def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 
         elif placement == "balanced":
             cands = place(chip, lm.net, strategy=placement, seed=seed, workload=wl, options=opts,
                           candidates=SIM_CANDIDATES)
-            pl = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
+            pl, trial_mapped = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
             calibration["replayed"] = int(min(SIM_TOKENS, len(ids)))
         else:
             pl = place(chip, lm.net, strategy=placement, seed=seed, options=opts)
@@ -113,7 +121,7 @@ def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 
                  f"(layers {lm.hidden}{', readout ' + str(lm.vocab_size) if lm.readout else ''}), "
                  f"{lm.net.nnz} synapses")
         raise MappingError(f"{exc} [{sizes}]") from None
-    return pl, (calibration if placement == "balanced" else None), wl
+    return pl, (calibration if placement == "balanced" else None), wl, trial_mapped
 
 
 def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str = "chip", seed: int = 0,
@@ -126,6 +134,10 @@ def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str 
     ``map_settings``: ``map.*`` settings without the prefix.  ``balanced`` measures activity on
     calibration tokens of ``dataset`` from a split other than ``split`` (the replayed one;
     :mod:`nmsim.replay.calibration`)."""
+    import dataclasses
+
     lm = build_lm_network(golden, decoder=decoder)
-    pl, calibration, _ = place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split)
+    pl, calibration, _, m = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, False)
+    if m is not None:  # compiled already for the calibration replay
+        return dataclasses.replace(m, calibration=calibration)
     return compiled(golden, lm, chip, pl, calibration)
