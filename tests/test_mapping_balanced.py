@@ -160,3 +160,61 @@ def test_balanced_predicts_no_longer_step_than_partition_or_snake():
     part = flat(place(chip, net, "partition"))
     assert any(np.array_equal(flat(c), part) for c in ranked)
     assert any(c.search["chosen"] == "partition strategy" for c in ranked)
+
+
+def _fixed_tick_chip(chip_text, write_chip, period_ns):
+    return load_chip(write_chip(chip_text + f'''
+[timestep]
+mode = {{ value = "fixed", source = "test value" }}
+period_ns = {{ value = {period_ns}, source = "test value" }}
+overrun = {{ value = "stretch", source = "test value" }}
+'''))
+
+
+def test_energy_objective_reaches_the_brute_force_optimum(chip_text, write_chip):
+    """On a fixed-tick chip (auto -> energy), balanced's predicted energy per step is the least over every
+    assignment of the five neurons to cores 0..3 whose predicted step fits the tick; the static energy of
+    each core in use is priced over the whole tick.  With map.objective = latency the step is the least
+    instead, at no less energy."""
+    from nmsim.map.cost import tick_cycles
+
+    chip = _fixed_tick_chip(chip_text, write_chip, 100_000)  # 1 MHz test clock: 100 cycles per tick
+    assert tick_cycles(chip) == 100 * 1e6 / chip.clock.frequency_hz
+    net = _net(n_a=4, n_b=1)
+    conn = connectivity(net)
+    wl = workload(net, conn, {"in": 1.0, "A": 0.5, "B": 0.0})
+    flat = lambda pl: np.concatenate([pl.core_of[p] for p in net.populations]).astype(np.int64)  # noqa: E731
+    pl = place(chip, net, "balanced", workload=wl)
+    assert pl.search["objective"] == "energy (auto)"
+    got = predict(chip, conn, wl, flat(pl))
+    preds = [predict(chip, conn, wl, np.array([8, 8, *a])) for a in itertools.product(range(4), repeat=5)]
+    tick = tick_cycles(chip)
+    fit = [p for p in preds if p.step_cycles <= tick]
+    assert fit and got.step_cycles <= tick
+    assert got.energy_pj == pytest.approx(min(p.energy_pj for p in fit))
+    lat = place(chip, net, "balanced", workload=wl, options={"objective": "latency"})
+    assert lat.search["objective"] == "latency"
+    pl_lat = predict(chip, conn, wl, flat(lat))
+    assert pl_lat.step_cycles == pytest.approx(min(p.step_cycles for p in preds))
+    assert pl_lat.energy_pj >= got.energy_pj
+
+
+def test_energy_objective_falls_back_to_latency_when_nothing_fits_the_tick(chip_text, write_chip):
+    """A tick shorter than any step: no candidate fits, so the shortest predicted step wins."""
+    chip = _fixed_tick_chip(chip_text, write_chip, 1)
+    net = _net(n_a=4, n_b=1)
+    conn = connectivity(net)
+    wl = workload(net, conn, {"in": 1.0, "A": 0.5, "B": 0.0})
+    got = place(chip, net, "balanced", workload=wl)
+    ref = place(chip, net, "balanced", workload=wl, options={"objective": "latency"})
+    for p in net.populations:
+        assert np.array_equal(got.core_of[p], ref.core_of[p])
+
+
+def test_objective_setting_is_checked():
+    from nmsim.errors import MappingError
+    from nmsim.map.options import map_options
+
+    assert map_options({"objective": "energy"}).objective == "energy"
+    with pytest.raises(MappingError, match=r"map.objective = 'speed'; choices: auto, latency, energy"):
+        map_options({"objective": "speed"})

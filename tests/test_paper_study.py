@@ -79,3 +79,28 @@ def test_ratio_pairing_and_quantiles():
     assert [(r["ops"], r["energy"], r["latency"]) for r in rs] == [(0.1, 0.5, 0.25), (0.1, 0.75, 0.5)]
     # numpy linear quantiles of [0, 1, ..., 20]: 5% -> 1, median 10, 95% -> 19
     assert uq.quantiles([float(i) for i in range(21)]) == (1.0, 10.0, 19.0)
+
+
+def test_floors_by_hand():
+    """The floors table from hand-made rows: shares, the readout as chip minus host, and the step floor
+    as steps x the chip's shortest step (spinnaker2: 1 ms tick; loihi: barrier 4650 cycles at 10 GHz)."""
+    ps = importlib.import_module("paper_study")
+    f = {"kind": "egru", "sizes": [2, 4, 2], "G": 3, "V": 10, "E": 2,
+         "dens": {(0, "W"): 0.5, (0, "R"): 0.25, (1, "W"): 1.0, (1, "R"): 0.5}}
+    # stack ops: 3*4*(0.5*1*2 + 0.25*0.5*4) + 3*2*(1.0*0.5*4 + 0.5*1.0*2) = 18 + 18 = 36; dense input 3*4*0.5*2 = 12
+    assert ps.dense_input_share(f, [0.5, 1.0]) == 12 / 36
+    row = lambda chip, dec, en, lat, st: {  # noqa: E731
+        "chip": chip, "model": "E", "decoder": dec, "placement": "balanced", "chip.power.unused_cores": "gated",
+        "energy_per_token_nj": str(en), "latency_per_token_us": str(lat), "energy_static_nj": str(st),
+        "energy_barrier_nj": "10", "activity_L1": "0.5", "activity_L2": "1.0"}
+    rows = [row("spinnaker2", "host", 100, 3000, 25), row("spinnaker2", "chip", 160, 4000, 40),
+            row("loihi", "host", 50, 9.3, 5), {**row("loihi", "host", 1, 1, 1), "model": "other"}]
+    fl = ps.floors(rows, {"E": f}, ("E",))
+    by = {(x["chip"], x["decoder"]): x for x in fl}
+    assert set(by) == {("spinnaker2", "host"), ("spinnaker2", "chip"), ("loihi", "host")}
+    h, c, lo = by["spinnaker2", "host"], by["spinnaker2", "chip"], by["loihi", "host"]
+    assert (h["mode"], h["static"], h["barrier"], h["readout_nj"]) == ("fixed", 0.25, 0.1, None)
+    assert h["floor_us"] == 3 * 1000.0 and h["floor_share"] == 1.0      # 2 layers + 1 steps x 1 ms
+    assert c["floor_us"] == 4 * 1000.0 and (c["readout_nj"], c["readout_us"]) == (60.0, 1000.0)
+    assert lo["mode"] == "barrier" and abs(lo["floor_us"] - 3 * 0.465) < 1e-12  # 4650 cycles / 10 GHz
+    assert abs(lo["floor_share"] - 0.15) < 1e-12

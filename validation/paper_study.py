@@ -58,44 +58,144 @@ def predicted_stack_fraction(f: dict, act: list[float]) -> float:
     return num / den
 
 
-def reading(rows: list[dict], facts: dict) -> list[str]:
-    """The study's conclusion, with its numbers taken from the rows (decoder on the host: the stack alone)."""
-    out = []
+def _composes(ratio: float, ops: float) -> str:
+    """How a ratio carries the operations ratio: within 2x of it is multiplicative."""
+    if ratio <= 2 * ops:
+        return "multiplicative"
+    return "partial" if ratio < 1 else "none"
+
+
+def reading(rows: list[dict], facts: dict, fl: list[dict], egru: str = "ptb-egru-small-s90",
+            base: str = "ptb-lstm-small-s0") -> list[str]:
+    """The study's conclusion, every number taken from a table of this report: the per-chip tables
+    (ratios per variant) and the floors table."""
     import paper_study_uq as uq
 
-    for chip, var in sorted({(r["chip"], uq._varied(r)) for r in rows}):
-        sel = {r["model"]: r for r in rows if r["chip"] == chip and r["decoder"] == "host" and uq._varied(r) == var}
-        b, e = sel.get("ptb-lstm-small-s0"), sel.get("ptb-egru-small-s90")
-        if not (b and e):
+    out = [f"Ratios are {egru} / {base} on the same chip, variant and decoder (the per-chip tables above); a "
+           "ratio within 2x of the operations ratio counts as *multiplicative*, one below 1 but further off as "
+           "*partial*, one at or above 1 as *none*.", ""]
+    f = lambda r, k: float(r[k])  # noqa: E731
+    for chip in sorted({r["chip"] for r in rows}):
+        for dec in ("host", "chip"):
+            parts, kinds = [], set()
+            for var in sorted({uq._varied(r) for r in rows if r["chip"] == chip}):
+                sel = {r["model"]: r for r in rows if r["chip"] == chip and r["decoder"] == dec and uq._varied(r) == var}
+                b, e = sel.get(base), sel.get(egru)
+                if not (b and e):
+                    continue
+                ops = f(e, "synaptic_ops_per_token") / f(b, "synaptic_ops_per_token")
+                en = f(e, "energy_per_token_nj") / f(b, "energy_per_token_nj")
+                lat = f(e, "latency_per_token_us") / f(b, "latency_per_token_us")
+                ke, kl = _composes(en, ops), _composes(lat, ops)
+                kinds.add((ke, kl))
+                parts.append(f"{variant_label(var).lstrip(', ').lstrip('— ')}: ops {ops:.3f}, energy {en:.3f} ({ke}), "
+                             f"latency {lat:.3f} ({kl})")
+            if parts:
+                out.append(f"- **{chip}, decoder on the {dec}**: " + "; ".join(parts) + ".")
+    out += ["", "Floors (the floors table; EGRU 90% and dense LSTM, balanced, unused cores gated):"]
+    for x in fl:
+        if x["model"] != egru:
             continue
-        f = lambda r, k: float(r[k])  # noqa: E731
-        ops = f(e, "synaptic_ops_per_token") / f(b, "synaptic_ops_per_token")
-        en = f(e, "energy_per_token_nj") / f(b, "energy_per_token_nj")
-        lat = f(e, "latency_per_token_us") / f(b, "latency_per_token_us")
-        st = f(e, "static_energy_fraction")
-        verdict = ("composes multiplicatively in operations only" if en > 2 * ops and lat > 2 * ops
-                   else "carries most of the operation saving into energy" if en <= 2 * ops else "mixed")
-        out.append(
-            f"- **{chip}**{variant_label(var)} (decoder on the host, table above): EGRU 90% / LSTM ratios are "
-            f"{ops:.3f} in operations, {en:.3f} in energy and {lat:.3f} in latency; static power is "
-            f"{100 * st:.0f}% of the EGRU's energy. Verdict: sparsity {verdict} (rule: energy or latency ratio "
-            f"within 2x of the operations ratio counts as multiplicative).")
-    out += ["",
-            "Mechanisms (prose carried from the first study, not regenerated; the per-chip lines above are the "
-            "generated verdicts, and the floor is the *static %* column plus the sensitivity rows for the "
-            "barrier, placement and power): activity and weight sparsity compose multiplicatively in operation counts (the *ops ratio* follows "
-            "*α·d* and the *predicted* column), and the synapse energy follows them exactly, since it is counts x a "
-            "per-operation cost. They do **not** compose multiplicatively in total energy or latency on either "
-            "chip. Each timestep still pays static power on every core for its whole duration, its length is set by "
-            "the busiest core rather than by the total work (the cores that hold layer 1 also take the dense "
-            "embedding input every token), it updates every neuron and pays the barrier, and with the decoder on the chip it reads "
-            "out 10,000 logits per token. Those costs set a floor that sparsity does not lower. Pruning also "
-            "raises the EGRU's activity (the thresholds are learned), which takes back part of the gain. With the "
-            "decoder on the chip, the dense tied decoder (10,000 x E synapses driven by the last layer's events) "
-            "dominates the operations of every model. The SpiNNaker 2 preset's per-action energies are an upper "
-            "bound derived from chip power, so read its energy column for its shape, not its absolute values "
-            "(`chips/spinnaker2.toml`)."]
+        ro = (f"; the readout on the chip adds {x['readout_nj']:,.0f} nJ and {x['readout_us']:.1f} µs per token"
+              if x["readout_nj"] is not None else "")
+        out.append(f"- {x['chip']} ({x['mode']} timestep), decoder on the {x['decoder']}: static power is "
+                   f"{100 * x['static']:.1f}% and the barrier {100 * x['barrier']:.1f}% of {x['energy_nj']:,.0f} nJ "
+                   f"per token; the step floor is {x['floor_us']:.1f} µs of {x['latency_us']:.1f} µs per token "
+                   f"({100 * x['floor_share']:.0f}%){ro}; the dense embedding input causes "
+                   f"{100 * x['dense_input']:.1f}% of the stack's operations.")
+    ticked = sorted({(x["chip"], x["decoder"]) for x in fl if x["mode"] == "fixed" and x["floor_share"] >= 0.99})
+    if ticked:
+        out += ["", "Where a chip's own timestep is a fixed tick, the tick sets the latency of every model (floor "
+                "share of at least 99% in the floors table: " + ", ".join(f"{c} with the decoder on the {d}"
+                                                                         for c, d in ticked)
+                + "), so sparsity cannot lower it there; the barrier variant shows what the work alone would allow."]
+    out += ["", "The SpiNNaker 2 preset's per-action energies are an upper bound derived from chip power, so read "
+            "its energy ratios for their shape, not their absolute values (`chips/spinnaker2.toml`)."]
     return out
+
+
+def step_floor_ns(chip: str, var: tuple) -> tuple[str, float]:
+    """``(timestep mode, ns)``: the shortest a step can be whatever the work -- the tick period in
+    ``fixed`` mode, the barrier's cycles in ``barrier`` mode -- from the chip description with the
+    variant's ``chip.*`` values (replay profile, as the sweep points load it)."""
+    from nmsim.describe.chip import load_chip_variant
+
+    ov = {k[len("chip."):]: _cell(v) for k, v in var if k.startswith("chip.")}
+    c = load_chip_variant(chip, replay_profile=True, overrides=ov)
+    if c.timestep.mode == "fixed":
+        return "fixed", float(c.timestep.period_ns)
+    return "barrier", c.barrier_cycles * 1e9 / c.clock.frequency_hz
+
+
+def _cell(v: str):
+    """A CSV cell back to the number it was (the exported chip.* columns are text)."""
+    for t in (int, float):
+        try:
+            return t(v)
+        except ValueError:
+            pass
+    return v
+
+
+def dense_input_share(f: dict, act: list[float]) -> float:
+    """Share of the recurrent stack's operations per token that the dense embedding input to layer 1
+    causes (every embedding value is sent every token, α_0 = 1): G·n_1·d_W1·n_0 over the stack's expected
+    operations (the numerator of :func:`predicted_stack_fraction`)."""
+    s, G = f["sizes"], f["G"]
+    a = [1.0] + list(act)
+    stack = sum(G * s[l + 1] * (f["dens"][(l, "W")] * a[l] * s[l] + f["dens"][(l, "R")] * a[l + 1] * s[l + 1])
+                for l in range(len(s) - 1))
+    return G * s[1] * f["dens"][(0, "W")] * s[0] / stack
+
+
+def floors(rows: list[dict], facts: dict, models: tuple[str, ...]) -> list[dict]:
+    """Per chip, balanced variant with unused cores gated, decoder and model: what sparsity cannot lower.
+    ``static``/``barrier``: shares of the energy per token; ``readout_nj``: energy per token of the decoder
+    on the chip (this row minus the same point with the decoder on the host); ``floor_us``: the steps a
+    token takes times the step floor (:func:`step_floor_ns`) and ``floor_share`` its part of the latency;
+    ``dense_input``: :func:`dense_input_share`."""
+    import paper_study_uq as uq
+
+    out = []
+    by = {(r["chip"], uq._varied(r), r["decoder"], r["model"]): r for r in rows}
+    for (chip, var, dec, model), r in sorted(by.items()):
+        d = dict(var)
+        if model not in models or d.get("placement", "balanced") != "balanced" or d.get("chip.power.unused_cores") != "gated":
+            continue
+        f = facts[model]
+        n_layers = len(f["sizes"]) - 1
+        act = [float(r[f"activity_L{i + 1}"]) for i in range(n_layers)] if f["kind"] == "egru" else [1.0] * n_layers
+        mode, step_ns = step_floor_ns(chip, var)
+        depth = n_layers + (2 if dec == "chip" else 1)
+        en, lat = float(r["energy_per_token_nj"]), float(r["latency_per_token_us"])
+        host = by.get((chip, var, "host", model))
+        out.append({"chip": chip, "mode": mode, "decoder": dec, "model": model, "energy_nj": en, "latency_us": lat,
+                    "static": float(r["energy_static_nj"]) / en, "barrier": float(r["energy_barrier_nj"]) / en,
+                    "readout_nj": en - float(host["energy_per_token_nj"]) if dec == "chip" and host else None,
+                    "readout_us": lat - float(host["latency_per_token_us"]) if dec == "chip" and host else None,
+                    "floor_us": depth * step_ns / 1e3, "floor_share": depth * step_ns / 1e3 / lat,
+                    "dense_input": dense_input_share(f, act)})
+    return out
+
+
+def floor_lines(fl: list[dict]) -> list[str]:
+    lines = ["## Floors: what sparsity does not lower", "",
+             "Balanced placement, unused cores gated. *static %*, *barrier %*: shares of the energy per token; "
+             "*readout*: this row minus the same point with the decoder on the host; *step floor*: the steps a "
+             "token takes (layers + 1, + 1 more with the decoder on the chip) times the shortest step the chip "
+             "allows (the tick period in `fixed` mode, the barrier's cycles in `barrier` mode); *dense input %*: "
+             "the share of the recurrent stack's operations that the dense embedding input to layer 1 causes "
+             "(G·n₁·d·n₀ over the stack's expected operations, measured activities).", "",
+             "| chip | timestep | decoder | model | energy nJ/token | static % | barrier % | readout nJ/token | "
+             "readout µs/token | latency µs/token | step floor µs/token | floor % of latency | dense input % |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    opt = lambda v, f: "–" if v is None else format(v, f)  # noqa: E731
+    for x in fl:
+        lines.append(f"| {x['chip']} | {x['mode']} | {x['decoder']} | {x['model']} | {x['energy_nj']:,.0f} | "
+                     f"{100 * x['static']:.1f} | {100 * x['barrier']:.1f} | {opt(x['readout_nj'], ',.0f')} | "
+                     f"{opt(x['readout_us'], '.1f')} | {x['latency_us']:.1f} | {x['floor_us']:.1f} | "
+                     f"{100 * x['floor_share']:.0f} | {100 * x['dense_input']:.1f} |")
+    return lines + [""]
 
 
 def variant_label(var: tuple) -> str:
@@ -273,7 +373,9 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
         lines += [f"- {p['model']} on {p['chip']}, decoder on the {p['decoder']}: {e}" for p, e in failed]
         lines.append("")
     lines += uq_sections(out, cfg, rows, facts)
-    lines += ["## Reading", ""] + reading(rows, facts)
+    fl = floors(rows, facts, (cfg["egru"], cfg["baseline"]))
+    lines += floor_lines(fl)
+    lines += ["## Reading", ""] + reading(rows, facts, fl, cfg["egru"], cfg["baseline"])
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
 

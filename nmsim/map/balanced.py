@@ -10,8 +10,10 @@ neuron graph.  For each order and each number of cores ``k`` (all counts up to 1
 15 %), the smallest work target under which the order fits on ``k`` cores is found by bisection;
 plain neuron caps (8, 16, ... neurons per core) are candidates too, and the ``partition`` strategy's
 placement (networks up to :data:`PARTITION_MAX_SYNAPSES`, no ``map.*`` limits).
-Every candidate is scored with :func:`nmsim.map.cost.predict`; the shortest predicted step wins,
-predicted energy breaking ties (within :data:`TIE`).  Deterministic: no random choices, METIS seeded.
+Every candidate is scored with :func:`nmsim.map.cost.predict` and ranked by the objective
+(``map.objective``, :mod:`nmsim.map.options`): on a self-timed chip the shortest predicted step wins,
+predicted energy breaking ties (within :data:`TIE`); on a chip with a fixed tick the least predicted
+energy among the candidates whose step fits the tick wins.  Deterministic: no random choices, METIS seeded.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from nmsim.describe.network import Network
 from nmsim.errors import MappingError
 from nmsim.jit import JIT
 from nmsim.map.connectivity import Connectivity, core_bytes
-from nmsim.map.cost import Workload, predict, route_latency
-from nmsim.map.options import MapOptions, parse_cores
+from nmsim.map.cost import Workload, predict, route_latency, tick_cycles
+from nmsim.map.options import MapOptions, parse_cores, resolve_objective
 
 #: Candidates whose predicted step is within this fraction of the shortest are a tie: least energy wins.
 TIE = 0.01
@@ -285,12 +287,15 @@ def place_balanced(chip: ChipSpec, net: Network, conn: Connectivity, wl: Workloa
             target, co = _smallest_target(filler, order, k, max(total / k, top, 1.0), total)
             if co is not None:
                 cands.append((f"{name}, {k} cores, work target {target:.0f} cycles", co))
-    return rank(chip, conn, wl, cands, lat)
+    return rank(chip, conn, wl, cands, lat, resolve_objective(opts.objective, chip))
 
 
-def rank(chip: ChipSpec, conn: Connectivity, wl: Workload, cands: list, lat=None) -> list[tuple]:
-    """Distinct candidates ``(prediction, name, core_of)``, best first: shortest predicted step,
-    ties (within :data:`TIE`) by predicted energy, then by name."""
+def rank(chip: ChipSpec, conn: Connectivity, wl: Workload, cands: list, lat=None,
+         objective: str = "latency") -> list[tuple]:
+    """Distinct candidates ``(prediction, name, core_of)``, best first.  ``latency``: shortest predicted
+    step, ties (within :data:`TIE`) by predicted energy, then by name.  ``energy``: the candidates whose
+    predicted step fits the tick period (:func:`nmsim.map.cost.tick_cycles`; every one in ``barrier``
+    mode) by predicted energy, then step, then name; the others after them in ``latency`` order."""
     seen, scored = set(), []
     for name, co in cands:
         h = co.tobytes()
@@ -298,6 +303,12 @@ def rank(chip: ChipSpec, conn: Connectivity, wl: Workload, cands: list, lat=None
             continue
         seen.add(h)
         scored.append((predict(chip, conn, wl, co, lat), name, co))
+    if objective == "energy":
+        tick = tick_cycles(chip)
+        fits = lambda p: tick == 0 or p.step_cycles <= tick  # noqa: E731
+        if any(fits(p) for p, _, _ in scored):
+            return sorted(scored, key=lambda s: (not fits(s[0]), s[0].energy_pj if fits(s[0]) else s[0].step_cycles,
+                                                 s[0].step_cycles, s[1]))
     t_min = min(p.step_cycles for p, _, _ in scored)
     band = t_min * (1 + TIE)
     return sorted(scored, key=lambda s: (s[0].step_cycles > band, s[0].energy_pj if s[0].step_cycles <= band

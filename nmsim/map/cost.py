@@ -259,7 +259,7 @@ def _row_pairs_kernel(indptr, indices, data, core_of, n_cores, ps, pc, pn):
 
 def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> float:
     """Expected counts per step of every action, priced by :func:`nmsim.account.price_steps` with the
-    static power of the cores in use over the predicted step (pJ per step)."""
+    static power of the cores in use over the predicted step, or the tick period if longer (pJ per step)."""
     from nmsim.account import price_steps
     from nmsim.describe.actions import N_ACTIONS
 
@@ -290,9 +290,16 @@ def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> 
     cores[A["synaptic_op"]] = (r * nnz).sum()
     hostc[A["barrier"]] = 1
     used = int((np.bincount(core_of[host], minlength=C + 1)[:C] > 0).sum())
-    e = price_steps(cores[None], hostc[None], [int(round(step))], chip.energy.vector_pj(),
+    e = price_steps(cores[None], hostc[None], [int(round(max(step, tick_cycles(chip))))], chip.energy.vector_pj(),
                     chip.static.core_power_mw, used, chip.clock.frequency_hz)
     return e.total_pj
+
+
+def tick_cycles(chip: ChipSpec) -> float:
+    """The tick period in cycles in ``fixed`` timestep mode (a step lasts at least this long), else 0."""
+    if chip.timestep.mode != "fixed":
+        return 0.0
+    return chip.timestep.period_ns * chip.clock.frequency_hz / 1e9
 
 
 def _xy(chip: ChipSpec) -> np.ndarray:

@@ -6,6 +6,13 @@ Keys (``docs/mapping.md``):
 ``map.<pop>.max_neurons_per_core``   at most this many neurons of population ``<pop>`` on a core
 ``map.<pop>.cores``                  the cores ``<pop>`` may use: ``"0-15"``, ``"0-7,16-23"``, ``"5"``
 ``map.calibration_tokens``           calibration tokens of the ``balanced`` strategy (default 200)
+``map.objective``                    what ``balanced`` minimises: ``auto`` (default), ``latency``, ``energy``
+
+``balanced`` objectives: ``latency`` -- the shortest step, least energy breaking ties; ``energy`` -- the
+least energy among the placements whose step fits the chip's tick period (``fixed`` timestep mode; in
+``barrier`` mode every step fits), the shortest step if none fits; ``auto`` -- ``energy`` on a chip whose
+timestep is a fixed tick (a faster step buys no latency there, only static power of more cores) and
+``latency`` on a self-timed (``barrier``) chip.
 
 Strategies ``snake`` and ``balanced`` honour every limit; ``partition`` refuses them.
 """
@@ -19,8 +26,17 @@ import numpy as np
 from nmsim.errors import MappingError
 
 POP_KEYS = ("max_neurons_per_core", "cores")
-GLOBAL_KEYS = ("max_neurons_per_core", "calibration_tokens")
+GLOBAL_KEYS = ("max_neurons_per_core", "calibration_tokens", "objective")
 DEFAULT_CALIBRATION_TOKENS = 200
+#: ``map.objective`` choices (module docstring).
+OBJECTIVES = ("auto", "latency", "energy")
+
+
+def resolve_objective(objective: str, chip) -> str:
+    """``latency`` or ``energy``: ``auto`` resolved by the chip's timestep mode (module docstring)."""
+    if objective != "auto":
+        return objective
+    return "energy" if chip.timestep.mode == "fixed" else "latency"
 
 
 def parse_cores(text, n_cores: int | None = None, what: str = "cores") -> tuple[int, ...]:
@@ -69,6 +85,7 @@ class MapOptions:
 
     max_neurons_per_core: int | None = None
     calibration_tokens: int = DEFAULT_CALIBRATION_TOKENS
+    objective: str = "auto"
     pop_max_neurons: dict = field(default_factory=dict)   #: {pop: int}
     pop_cores: dict = field(default_factory=dict)         #: {pop: "0-15" as given}
     raw: dict = field(default_factory=dict)
@@ -113,7 +130,12 @@ def map_options(settings: dict | None) -> MapOptions:
                 raise MappingError(f"map.{key}: unknown setting; choices: "
                                    + ", ".join([f"map.{k}" for k in GLOBAL_KEYS]
                                                + [f"map.<population>.{k}" for k in POP_KEYS]))
-            g[parts[0]] = _positive_int(key, v)
+            if parts[0] == "objective":
+                if v not in OBJECTIVES:
+                    raise MappingError(f"map.objective = {v!r}; choices: {', '.join(OBJECTIVES)}")
+                g["objective"] = v
+            else:
+                g[parts[0]] = _positive_int(key, v)
         elif len(parts) == 2 and parts[1] in POP_KEYS:
             if parts[1] == "cores":
                 parse_cores(v, None, f"map.{key}")
@@ -124,4 +146,4 @@ def map_options(settings: dict | None) -> MapOptions:
             raise MappingError(f"map.{key}: unknown setting; per population: "
                                + ", ".join(f"map.<population>.{k}" for k in POP_KEYS))
     return MapOptions(g.get("max_neurons_per_core"), g.get("calibration_tokens", DEFAULT_CALIBRATION_TOKENS),
-                      pmax, pcores, settings)
+                      g.get("objective", "auto"), pmax, pcores, settings)

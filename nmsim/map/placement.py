@@ -274,7 +274,11 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
             ranked = place_balanced(chip, net, conn, wl, opts, cores)
             out = []
             for pred, name, co in ranked[:max(1, candidates)]:
-                search = {"chosen": name, "candidates": len(ranked), "predicted_step_cycles": round(pred.step_cycles, 1),
+                from nmsim.map.options import resolve_objective
+
+                search = {"chosen": name, "candidates": len(ranked),
+                          "objective": resolve_objective(opts.objective, chip) + (" (auto)" if opts.objective == "auto" else ""),
+                          "predicted_step_cycles": round(pred.step_cycles, 1),
                           "predicted_energy_pj_per_step": round(pred.energy_pj, 1), "activity": dict(wl.source)}
                 pl = _summarise(chip, net, conn, co, strategy, seed)
                 out.append(dataclasses.replace(pl, search=search, options=dict(opts.raw) or None))

@@ -40,27 +40,36 @@ SIM_TOKENS = 24
 
 def _select_by_replay(golden, lm, chip: ChipSpec, cands: list, ids: np.ndarray):
     """``(placement, Mapped or None)``: the candidate with the shortest measured latency per token on
-    calibration tokens (ties within ``nmsim.map.balanced.TIE``: least energy), its measurements recorded
-    in ``search``, and its compiled form when it was compiled for the trial (None when nothing was replayed)."""
+    calibration tokens (ties within ``nmsim.map.balanced.TIE``: least energy) -- or, under the ``energy``
+    objective, the least measured energy among those with no step over the tick (the shortest if every one
+    overran) -- its measurements recorded in ``search``, and its compiled form when it was compiled for the
+    trial (None when nothing was replayed)."""
     import dataclasses
 
     from nmsim.map.balanced import TIE
     from nmsim.replay.driver import replay
     from nmsim.replay.inputs import ReplayConfig
 
-    best_pred = cands[0].search["predicted_step_cycles"]
-    cands = [c for c in cands if c.search["predicted_step_cycles"] <= best_pred * (1 + SIM_BAND)]
+    energy_first = cands[0].search["objective"].startswith("energy")
+    key = "predicted_energy_pj_per_step" if energy_first else "predicted_step_cycles"
+    best_pred = cands[0].search[key]
+    cands = [c for c in cands if c.search[key] <= best_pred * (1 + SIM_BAND)]
     if len(cands) == 1 or len(ids) == 0:
         return cands[0], None
     measured = []
     for pl in cands:
         m = compiled(golden, lm, chip, pl)
         s = replay(ReplayConfig(chip=chip.name, decoder=lm.decoder), mapped=m, tokens=ids).summary
-        measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl, m))
-    t_min = min(x[0] for x in measured)
-    _, _, pick, pick_m = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])
+        measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl, m,
+                         s["timestep"]["overrun_steps"]))
+    fit = [x for x in measured if x[4] == 0]
+    if energy_first and fit:  # least energy among those that kept the tick (ties: shorter, then rank)
+        _, _, pick, pick_m, _ = min(fit, key=lambda x: (x[1], x[0]))
+    else:
+        t_min = min(x[0] for x in measured)
+        _, _, pick, pick_m, _ = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])
     trial = [{"candidate": pl.search["chosen"], "predicted_step_cycles": pl.search["predicted_step_cycles"],
-              "latency_ns_per_token": t, "energy_nj_per_token": e} for t, e, pl, _ in measured]
+              "latency_ns_per_token": t, "energy_nj_per_token": e, "overrun_steps": o} for t, e, pl, _, o in measured]
     pick = dataclasses.replace(pick, search={**pick.search, "calibration_replay": trial})
     return pick, dataclasses.replace(pick_m, placement=pick)
 

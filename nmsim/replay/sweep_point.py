@@ -2,7 +2,10 @@
 
 Parameters (flat dotted keys): ``chip``, ``model``, ``dataset``, ``tokens`` (required);
 ``split`` (``test``), ``offset`` (0: first token of the split), ``mode`` (``pipelined``),
-``placement`` (``balanced``; calibrated on a split other than ``split``), ``decoder`` (``chip``), ``seed`` (0), and any
+``placement`` (``balanced``; calibrated on a split other than ``split``), ``decoder`` (``chip``), ``seed`` (0),
+``place_on`` (``point``: the placement is computed on the point's own chip; ``preset``: on the chip preset
+without the point's ``chip.*`` values, then the point's chip runs that placement -- a sensitivity study's
+way of holding the mapping fixed while one cost varies; only for values that leave capacities alone), and any
 ``chip.<table>.<key>`` (a chip-description value, applied on top of the chip's
 replay profile and checked by the chip loader) and any ``map.<key>`` (a mapper setting,
 ``nmsim.map.options``, e.g. ``map.max_neurons_per_core``).  Pure: no wall-clock metric.
@@ -17,8 +20,12 @@ from nmsim.errors import NmsimError, SweepError
 
 PARAMS = {
     "chip": (str,), "model": (str,), "dataset": (str,), "tokens": (int,), "split": (str,), "offset": (int,),
-    "mode": (str,), "placement": (str,), "decoder": (str,), "seed": (int,),
+    "mode": (str,), "placement": (str,), "decoder": (str,), "seed": (int,), "place_on": (str,),
 }
+#: ``place_on`` choices; absent means ``point`` (not filled in, so points without it keep their config hash).
+PLACE_ON = ("point", "preset")
+#: Chip tables a ``place_on = "preset"`` point may vary: none of them changes a capacity the placement checks.
+PRESET_PLACEMENT_TABLES = ("timing", "energy", "static", "power", "barrier", "timestep")
 REQUIRED = ("chip", "model", "dataset", "tokens")
 DEFAULTS = {"split": "test", "offset": 0, "mode": "pipelined", "placement": "balanced", "decoder": "chip", "seed": 0}
 
@@ -61,6 +68,13 @@ def validate_sweep_params(params: dict[str, Any]) -> dict[str, Any]:
     for key, choices in (("mode", MODES), ("placement", PLACEMENTS), ("decoder", DECODERS)):
         if params[key] not in choices:
             raise SweepError(f"parameter '{key}' = {params[key]!r}; choices: {', '.join(choices)}")
+    if params.get("place_on", "point") not in PLACE_ON:
+        raise SweepError(f"parameter 'place_on' = {params['place_on']!r}; choices: {', '.join(PLACE_ON)}")
+    if params.get("place_on") == "preset":
+        bad = [k for k in params if k.startswith("chip.") and k.split(".")[1] not in PRESET_PLACEMENT_TABLES]
+        if bad:
+            raise SweepError(f"parameter '{bad[0]}' with place_on = 'preset': only chip values of the tables "
+                             f"{', '.join(PRESET_PLACEMENT_TABLES)} may vary under the preset's placement")
     from nmsim.lm.data import SPLITS, canonical_name
 
     try:
@@ -108,6 +122,14 @@ def _mapped(model: str, chip: str, ov: tuple, placement: str, decoder: str, seed
     return build_replay(_golden(model), _chip(chip, ov), placement, decoder, seed, dict(ms), dataset, split)
 
 
+@lru_cache(maxsize=32)
+def _preset_placement(model: str, chip: str, placement: str, decoder: str, seed: int, ms: tuple, dataset: str,
+                      split: str):
+    """``(lm network, placement, calibration)`` of the model on the unmodified chip (``place_on = "preset"``)."""
+    m = _mapped(model, chip, (), placement, decoder, seed, ms, dataset, split)
+    return m.lm, m.placement, m.calibration
+
+
 def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     """Replay ``params["tokens"]`` tokens from ``offset`` and return summary metrics (no wall clock)."""
     import copy
@@ -118,7 +140,15 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     ov = tuple(sorted(_overrides(p).items()))
     golden = _golden(p["model"])
     ms = tuple(sorted(_map_settings(p).items()))
-    mapped = _mapped(p["model"], p["chip"], ov, p["placement"], p["decoder"], p["seed"], ms, p["dataset"], p["split"])
+    if p.get("place_on", "point") == "preset" and ov:
+        from nmsim.replay.mapped import compiled
+
+        lm, pl, calibration = _preset_placement(p["model"], p["chip"], p["placement"], p["decoder"], p["seed"], ms,
+                                                p["dataset"], p["split"])
+        mapped = compiled(golden, lm, _chip(p["chip"], ov), pl, calibration)
+    else:
+        mapped = _mapped(p["model"], p["chip"], ov, p["placement"], p["decoder"], p["seed"], ms, p["dataset"],
+                         p["split"])
     mapped = copy.copy(mapped)
     mapped.model = copy.deepcopy(mapped.model)  # the engine never writes the model; a copy keeps points independent
     ids, _ = load_tokens(golden.mf, p["dataset"], p["split"], p["offset"] + p["tokens"])
