@@ -44,7 +44,10 @@ NOTE = ("Every point is timed with the self-timed barrier (`--set chip.timestep.
         "the tick ties at the tick, so the tick would hide the mapping; `shortest_period_ns` of a run is the "
         "same figure. Energies use each preset's power states (`docs/power-and-time.md`). On TrueNorth the "
         "step is set by the 64 x 64 mesh's barrier and every placement lies within about 1% of the others: "
-        "`balanced` takes measured latencies within 1% as a tie, which it breaks by energy.")
+        "`balanced` takes measured latencies within 1% as a tie, which it breaks by energy. Under the barrier "
+        "`balanced`'s objective is `latency` on every chip (`map.objective = auto`); in their own fixed-tick mode "
+        "the tick-based presets use the `energy` objective instead (`docs/mapping.md`), which this table does not "
+        "show.")
 STORE = project_root() / "runs" / "mapping-table" / "points-barrier.jsonl"
 OUT = project_root() / "validation" / "mapping.md"
 
