@@ -85,19 +85,93 @@ def test_multicast_chip_two_passes_match_one_pass(monkeypatch):
     assert _outputs(replay(cfg, mapped=m2, tokens=tokens(25), workers=2)) == one
 
 
+def test_record_file_round_trips_compressed_and_deterministic(tmp_path, monkeypatch):
+    """The on-disk record gives back exactly the flags put in (packed by hand here), chunk by chunk; the same
+    record gives the same bytes; sparse flags compress below their packed size; abort leaves no file."""
+    monkeypatch.setattr(twopass, "CHUNK_STEPS", 7)
+    rng = np.random.default_rng(3)
+    S, N = 20, 37  # an uneven last chunk (20 = 7 + 7 + 6), N not a multiple of 8
+    fired = (rng.random((S, N)) < 0.05).astype(np.uint8)
+    active = (rng.random((S, N)) < 0.1).astype(np.uint8)
+    eid = rng.integers(0, 3, S)
+    enables = (rng.random((3, N)) < 0.5).astype(np.uint8)
+
+    def write(path):
+        w = twopass.RecordWriter(path, N)
+        for s in range(S):
+            w.put(s, fired[s], active[s], int(eid[s]))
+        return w.close(enables)
+
+    size = write(tmp_path / "a.npz")
+    assert size == (tmp_path / "a.npz").stat().st_size == write(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    with twopass.RecordFile(tmp_path / "a.npz") as f:
+        assert (f.n_steps, f.n_neurons, f.chunk_steps) == (S, N, 7)
+        assert f.bounds() == [(0, 7), (7, 14), (14, 20)]
+        for lo, hi in f.bounds():
+            c_lo, c_n, fb, ab, e, en = f.chunk(lo, hi)
+            assert (c_lo, c_n) == (lo, N)
+            for j, s in enumerate(range(lo, hi)):  # bit s of a row: MSB first, as np.packbits
+                assert [(fb[j][b // 8] >> (7 - b % 8)) & 1 for b in range(N)] == fired[s].tolist()
+                assert [(ab[j][b // 8] >> (7 - b % 8)) & 1 for b in range(N)] == active[s].tolist()
+            assert e.tolist() == eid[lo:hi].tolist()
+            assert (en == enables).all()
+    mem = twopass.FunctionalRecord.load(tmp_path / "a.npz")
+    assert (np.unpackbits(mem.fired, axis=1, count=N) == fired).all() and mem.enable_id.tolist() == eid.tolist()
+    S2, N2 = 1024, 1000  # no activity: deflate shrinks the flags well below their packed size
+    packed = 2 * S2 * (N2 // 8) + 8 * S2 + N2
+    w = twopass.RecordWriter(tmp_path / "c.npz", N2, chunk_steps=512)
+    for s in range(S2):
+        w.put(s, np.zeros(N2, np.uint8), np.zeros(N2, np.uint8), 0)
+    assert w.close(np.ones((1, N2), np.uint8)) < packed / 50
+    w = twopass.RecordWriter(tmp_path / "d.npz", N)
+    w.put(0, fired[0], active[0], 0)
+    w.abort()
+    assert not (tmp_path / "d.npz").exists()
+
+
+def test_replay_removes_a_temporary_record(tmp_path, setup, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    m, toks = setup
+    res = replay(ReplayConfig(chip="test-2x2", placement="snake"), mapped=m, tokens=toks, workers=1)
+    assert res.functional_record["steps"] == len(res.steps_rows) and res.functional_record["bytes"] > 0
+    assert list(tmp_path.iterdir()) == []
+    assert replay(ReplayConfig(chip="test-2x2", placement="snake"), mapped=m, tokens=toks).functional_record is None
+
+
 def test_cli_workers_give_the_same_files(tmp_path):
     import subprocess
     import sys
 
-    def run(*extra):
-        out = tmp_path / ("w" + "-".join(extra or ("none",)))
-        subprocess.run([sys.executable, "-m", "nmsim", "run", "--tokens", "30", "--no-progress", "--no-figures",
-                        "--out", str(out), *extra], check=True, capture_output=True)
-        s = json.loads((out / "summary.json").read_text())
-        return (json.dumps(_drop_wall(s), sort_keys=True), (out / "tokens.csv").read_bytes(),
-                {k: v for k, v in json.loads((out / "run.json").read_text()).items() if k != "command"},
-                (out / "cores.csv").read_bytes(), (out / "steps.csv").read_bytes())
+    runs = tmp_path / "runs"
 
-    base = run()
-    assert run("--workers", "1") == base
-    assert run("--workers", "2") == base
+    def run(*extra):
+        out = runs / ("w" + "-".join(extra or ("none",)))
+        p = subprocess.run([sys.executable, "-m", "nmsim", "run", "--tokens", "30", "--no-progress", "--no-figures",
+                            "--out", str(out), *extra], check=True, capture_output=True, text=True)
+        s = json.loads((out / "summary.json").read_text())
+        info = json.loads((out / "run.json").read_text())
+        rec = info.pop("functional_record", None)
+        if rec is None:  # one pass
+            assert "--workers" not in extra
+            return (json.dumps(_drop_wall(s), sort_keys=True), (out / "tokens.csv").read_bytes(),
+                    {k: v for k, v in info.items() if k != "command"}, (out / "cores.csv").read_bytes(),
+                    (out / "steps.csv").read_bytes())
+        kept = out / "record.npz"
+        assert rec.pop("kept") == kept.exists() == ("--keep-record" in extra)
+        if kept.exists():
+            assert rec["bytes"] == kept.stat().st_size  # the size reported is the file's
+            with twopass.RecordFile(kept) as f:
+                assert f.n_steps == rec["steps"] == len((out / "steps.csv").read_text().splitlines()) - 1
+        assert f"record          {rec['bytes']} bytes compressed" in p.stdout
+        return (json.dumps(_drop_wall(s), sort_keys=True), (out / "tokens.csv").read_bytes(),
+                {k: v for k, v in info.items() if k != "command"}, (out / "cores.csv").read_bytes(),
+                (out / "steps.csv").read_bytes(), rec)
+
+    base = run("--workers", "1")
+    assert run("--workers", "2", "--keep-record") == base  # the record's size too
+    assert run() == base[:-1]  # the one-pass engine
+    # no record left behind next to the outputs
+    assert sorted(p.name for p in runs.iterdir()) == sorted(["wnone", "w--workers-1", "w--workers-2---keep-record"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -93,6 +94,9 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
                    help="two passes: the functional pass in token order, then the timing pass on N local "
                         "processes (same outputs; default: one pass)")
+    p.add_argument("--keep-record", action="store_true",
+                   help="keep the compressed functional record of the two passes as record.npz in --out "
+                        "(default: removed when the run ends)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures and report.md")
     p.set_defaults(func=run)
@@ -101,7 +105,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
         resolve_model_path
-    from nmsim.replay.outputs import check_out, run_info, strict_summary, write_outputs
+    from nmsim.replay.outputs import RECORD_FILE, check_out, run_info, strict_summary, write_outputs
 
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import load_model
@@ -148,16 +152,28 @@ def run(args) -> int:
         if bar is not None:
             bar.update(done - bar.n)
 
+    # the record is written next to --out (same file system: kept, it is renamed into the output set);
+    # a hidden name, as the output set's temporary directory, and removed on every way out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record_path = out.parent / f".{out.name}.record-{os.getpid()}.npz.tmp"
     try:
-        res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=args.workers)
+        try:
+            res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=args.workers,
+                         record_path=record_path, keep_record=args.keep_record)
+        finally:
+            if bar is not None:
+                bar.close()
+        info = run_info(cfg, mapped, command_line(args))
+        if system is not None:
+            info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
+        kept = args.keep_record and res.functional_record is not None
+        if res.functional_record is not None:  # sizes only: the same at any worker count
+            info["functional_record"] = {**res.functional_record, "kept": kept}
+        written = write_outputs(out, res, info, figures=not args.no_figures,
+                                moved={RECORD_FILE: record_path} if kept else None)
     finally:
-        if bar is not None:
-            bar.close()
-    info = run_info(cfg, mapped, command_line(args))
-    if system is not None:
-        info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
-    written = write_outputs(out, res, info, figures=not args.no_figures)
-    print(format_summary(strict_summary(res.summary), out, written))
+        record_path.unlink(missing_ok=True)
+    print(format_summary(strict_summary(res.summary), out, written, res.functional_record))
     return 0 if res.summary["bit_exact"] else 1
 
 
@@ -173,6 +189,8 @@ def command_line(args) -> list[str]:
         cmd += ["--out", str(args.out)]
     if args.trace:
         cmd += ["--trace", "--trace-steps", str(args.trace_steps)]
+    if getattr(args, "keep_record", False):
+        cmd += ["--keep-record"]
     if getattr(args, "no_figures", False):
         cmd += ["--no-figures"]
     return cmd
@@ -182,8 +200,9 @@ def _num(v, fmt: str = ".3f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-def format_summary(s: dict, out, written=()) -> str:
-    """The run's summary as text; ``written``: the names of the files written."""
+def format_summary(s: dict, out, written=(), record: dict | None = None) -> str:
+    """The run's summary as text; ``written``: the names of the files written; ``record``: the functional
+    record's sizes (two passes)."""
     e = s["energy_nj_per_token"]
     t = s["traffic"]
     lines = [
@@ -213,8 +232,11 @@ def format_summary(s: dict, out, written=()) -> str:
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
            f"(cores.csv)"] if (cc := s.get("critical_core")) else []),
         f"  wall            {s['sim_wall_s']:.2f} s ({_num(s['synaptic_events_per_s'], '.3g')} synaptic events/s)",
+        *([f"  record          {record['bytes']} bytes compressed for {record['steps']} steps (functional record; "
+           + (f"kept: {out}/record.npz)" if "record.npz" in written else "removed)")] if record else []),
         f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"
         + (", trace.json" if "trace.json" in written else "")
+        + (", record.npz" if "record.npz" in written else "")
         + (", report.md, figures (*.png)" if "report.md" in written else ""),
     ]
     return "\n".join(lines)

@@ -9,7 +9,9 @@ Memory stays bounded in the number of tokens (per-step records are ``n_steps x N
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,16 +25,23 @@ from nmsim.replay.network import DECODERS
 from nmsim.replay.percore import CoreStats
 from nmsim.replay.schedule import MODES, make_schedule
 
+#: the step loop reports progress every this many steps (and at the end)
+PROGRESS_STEPS = 16
+
 
 def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None,
            perturb: Callable[[Any], None] | None = None, mapped: Mapped | None = None,
            tokens: np.ndarray | None = None, workers: int | None = None, scheduler=None,
-           record_path=None) -> ReplayResult:
-    """Run one replay.  ``progress(done, total)`` is called per token finished (optional).
+           record_path=None, keep_record: bool | None = None) -> ReplayResult:
+    """Run one replay.  ``progress(done, total)`` is called as steps finish (optional; in steps: one pass
+    counts the steps once, two passes count the functional pass's steps, then the timing pass's).
 
     ``workers``/``scheduler``: run in two passes (:mod:`nmsim.replay.twopass`), the timing pass on
-    ``workers`` local processes or on the Dask scheduler ``scheduler``; ``None`` for both: one pass.
-    The outputs are the same either way.  ``record_path``: keep the compressed functional record there.
+    ``workers`` local processes or on the Dask scheduler ``scheduler`` (an address or a connected
+    ``distributed.Client``); ``None`` for both: one pass.  The outputs are the same either way.
+    Two passes write the compressed functional record to ``record_path`` (default: a temporary file);
+    it is removed at the end unless ``keep_record`` (default: kept iff ``record_path`` is given).
+    ``result.functional_record`` gives its size in bytes (``None`` for one pass).
 
     ``perturb(compiled_model)`` may alter the compiled arrays before the run (tests: a flipped
     weight must be reported as a mismatch).  ``mapped``/``tokens`` skip loading (sweeps, tests).
@@ -46,8 +55,13 @@ def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None
     if perturb is not None:
         perturb(mapped.model)
     two = (workers is not None or scheduler is not None) and not cfg.trace
-    record, checker, traces = _run(cfg, mapped, tokens, progress, two, workers or 1, scheduler, record_path)
-    return assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
+    if keep_record is None:
+        keep_record = record_path is not None
+    record, checker, traces, frec_info = _run(cfg, mapped, tokens, progress, two, workers or 1, scheduler,
+                                              record_path, keep_record)
+    res = assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
+    res.functional_record = frec_info
+    return res
 
 
 def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, np.ndarray]:
@@ -71,8 +85,38 @@ def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, n
 
 
 def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pass: bool = False, workers: int = 1,
-         scheduler=None, record_path=None):
-    """Step the engine through the schedule; returns the per-step record, the checker and the traces."""
+         scheduler=None, record_path=None, keep_record: bool = False):
+    """Step the engine through the schedule; returns the per-step record, the checker, the traces and
+    (two passes) the functional record's ``{"bytes", "steps", "chunk_steps"}`` (else ``None``)."""
+    if not two_pass:
+        return (*_steps(cfg, mapped, tokens, progress, None), None)
+    import tempfile
+
+    from nmsim.replay.twopass import RecordWriter
+
+    if record_path is None:
+        fd, record_path = tempfile.mkstemp(prefix="nmsim-record-", suffix=".npz")
+        os.close(fd)
+    path = Path(record_path)
+    try:
+        writer = RecordWriter(path, mapped.model.n_neurons)
+        try:
+            rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer)
+        except BaseException:
+            writer.abort()
+            raise
+        info = {"bytes": writer.size, "steps": writer.n_steps, "chunk_steps": writer.chunk_steps}
+        _timing_pass(mapped.model, path, rec, workers, scheduler, progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if not keep_record:
+        path.unlink(missing_ok=True)
+    return rec, chk, traces, info
+
+
+def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer):
+    """The step loop: one pass (``writer`` ``None``) or the functional pass, recording to ``writer``."""
     from nmsim.replay.golden_fast import FastGolden
     from nmsim.sim.engine import Engine
 
@@ -93,11 +137,11 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
     link_busy = np.zeros(cm.n_links, np.int64)
     enable_cache: dict[tuple, np.ndarray] = {}
     enable_ids: dict[tuple, int] = {}
+    two_pass = writer is not None
     if two_pass:
-        from nmsim.replay.twopass import FunctionalRecord
-
-        frec = FunctionalRecord.empty(sched.n_steps, Nn)
         active = np.zeros(Nn, np.uint8)
+    S = sched.n_steps
+    total = 2 * S if two_pass else S  # two passes: the functional steps, then the timing steps
     fg = FastGolden(golden)
     g_state = fg.init_state()
     chk = TokenChecker(golden, tokens, Lc, lm.emb_dim, lm.vocab_size, on_chip_decoder)
@@ -123,7 +167,7 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
             enable_ids[key] = len(enable_ids)
         if two_pass:
             eng.functional_into(fired, payload, active, hp, en)
-            frec.put(s, fired, active, enable_ids[key])
+            writer.put(s, fired, active, enable_ids[key])
         else:
             counters[:] = 0
             if eng.trace and s >= cfg.trace_steps:
@@ -144,28 +188,32 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
                 rec.dec_ops += int(golden.emb_colnnz[fired[mapped.layer_index[li]] != 0].sum())
             chk.layer(tau, li, chip_y)
             if not on_chip_decoder and li == Lc - 1:
-                _finish(chk, tau, chip_y, progress)
+                chk.finish(tau, chip_y)
         if on_chip_decoder:
             tau = sched.handles(Lc + 1, s)
             if tau >= 0:
-                _finish(chk, tau, payload[mapped.readout_index], progress)
+                chk.finish(tau, payload[mapped.readout_index])
+        if progress is not None and ((s + 1) % PROGRESS_STEPS == 0 or s + 1 == S):
+            progress(s + 1, total)
     chk.close()
     if two_pass:
-        frec.enables = np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn)
-        _timing_pass(cm, frec, rec, workers, scheduler, record_path)
+        writer.close(np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn))
     return rec, chk, traces
 
 
-def _timing_pass(cm, frec, rec: RunRecord, workers: int, scheduler, record_path) -> None:
-    """Time the recorded steps (in parallel) and merge them into ``rec`` in step order."""
-    from nmsim.replay.twopass import time_steps
+def _timing_pass(cm, path: Path, rec: RunRecord, workers: int, scheduler, progress) -> None:
+    """Time the recorded steps of the record file ``path`` (in parallel) and merge them into ``rec`` in
+    step order; ``progress(S + steps timed, 2 S)`` after each chunk."""
+    from nmsim.replay.twopass import RecordFile, time_steps
 
-    if record_path is not None:
-        frec.save(record_path)
-    for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
-        for j in range(len(cycles)):
-            rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
-            rec.cores.add(counters[j], core_end[j], syn_free[j])
+    with RecordFile(path) as frec:
+        S = frec.n_steps
+        for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
+            for j in range(len(cycles)):
+                rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
+                rec.cores.add(counters[j], core_end[j], syn_free[j])
+            if progress is not None:
+                progress(S + lo + len(cycles), 2 * S)
 
 
 def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:
@@ -175,9 +223,3 @@ def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:
         if st > 0 and not stage_on[st]:
             en[idx] = 0
     return en
-
-
-def _finish(chk: TokenChecker, tau: int, row: np.ndarray, progress) -> None:
-    chk.finish(tau, row)
-    if progress is not None:
-        progress(chk.done, chk.n_tokens)
