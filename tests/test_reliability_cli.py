@@ -59,6 +59,9 @@ def run_args(tmp_path, *extra, out=None):
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
     (["run", "--seed", "-1"], "run: argument --seed: must be >= 0: -1"),
     (["run", "--workers", "0"], "run: argument --workers: must be >= 1: 0"),
+    (["run", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+     "run: argument --scheduler: not allowed with argument --workers"),
+    (["run", "--connect-timeout", "0"], "run: argument --connect-timeout: must be > 0"),
     (["run", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
     (["run", "--set", "timing.x=1"], "argument --set: 'timing.x=1': expected chip.<table>.<key>"),
     (["chips", "show"], "chips show: the following arguments are required: chip"),
@@ -320,17 +323,35 @@ class _Http:
         self.httpd.server_close()
 
 
+@pytest.mark.parametrize("command", ["sweep", "run"])
 @pytest.mark.parametrize("server", [_Silent, _Http])
-def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path, server):
+def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path, server, command):
     pytest.importorskip("distributed")
     spec = tmp_path / "spec.toml"
     spec.write_text('schema_version = 1\nname = "s"\nkind = "synthetic"\n[grid]\ncores = [4]\n')
     with server() as port:
-        p = cli(["sweep", "run", spec, "--out", tmp_path / "sw", "--scheduler", f"tcp://127.0.0.1:{port}",
-                 "--connect-timeout", "1"], timeout=60)
+        where = ["--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"]
+        p = cli(["sweep", "run", spec, "--out", tmp_path / "sw", *where] if command == "sweep" else
+                run_args(tmp_path, *where, out=tmp_path / "sw"), timeout=60)
     assert_one_line(p, f"cannot reach Dask scheduler at tcp://127.0.0.1:{port} within 1 s: it accepted the "
                        "connection but sent no Dask handshake")
     assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("address,needle", [
+    ("tcp://127.0.0.1:notaport", "bad Dask scheduler address 'tcp://127.0.0.1:notaport'"),
+    ("tcp://no-such-host.invalid:8786", "unknown host 'no-such-host.invalid'"),
+    (None, "cannot reach Dask scheduler at tcp://127.0.0.1:{port} within 1 s"),  # nothing listens
+])
+def test_run_with_a_bad_scheduler_address_is_one_line(tmp_path, address, needle):
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a port that was free a moment ago: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = address or f"tcp://127.0.0.1:{port}"
+    p = cli(run_args(tmp_path, "--scheduler", address, "--connect-timeout", "1"), timeout=60)
+    assert_one_line(p, needle.format(port=port))
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ validate --sanafe, signals, stdout

@@ -141,24 +141,36 @@ def test_replay_removes_a_temporary_record(tmp_path, setup, monkeypatch):
     assert replay(ReplayConfig(chip="test-2x2", placement="snake"), mapped=m, tokens=toks).functional_record is None
 
 
-def test_cli_workers_give_the_same_files(tmp_path):
+def test_default_workers_are_the_usable_cores(monkeypatch):
+    import os
+
+    from nmsim.cli import build_parser
+    from nmsim.commands.run import timing_executor
+
+    args = build_parser("run").parse_args(["run"])
+    assert (args.workers, args.scheduler) == (None, None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert timing_executor(args) == (3, None)
+    assert timing_executor(build_parser("run").parse_args(["run", "--workers", "7"])) == (7, None)
+
+
+def test_cli_workers_and_dask_give_the_same_files(tmp_path):
+    """``--workers 1``, the default (all usable cores), and ``--scheduler`` (a Dask cluster): the same files,
+    and the same record size; the record is kept only with ``--keep-record``."""
+    import logging
     import subprocess
     import sys
 
     runs = tmp_path / "runs"
 
     def run(*extra):
-        out = runs / ("w" + "-".join(extra or ("none",)))
+        out = runs / ("w" + "-".join(extra or ("none",))).replace(":", "").replace("/", "")
         p = subprocess.run([sys.executable, "-m", "nmsim", "run", "--tokens", "30", "--no-progress", "--no-figures",
-                            "--out", str(out), *extra], check=True, capture_output=True, text=True)
+                            "--out", str(out), *extra], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
         s = json.loads((out / "summary.json").read_text())
         info = json.loads((out / "run.json").read_text())
-        rec = info.pop("functional_record", None)
-        if rec is None:  # one pass
-            assert "--workers" not in extra
-            return (json.dumps(_drop_wall(s), sort_keys=True), (out / "tokens.csv").read_bytes(),
-                    {k: v for k, v in info.items() if k != "command"}, (out / "cores.csv").read_bytes(),
-                    (out / "steps.csv").read_bytes())
+        rec = info.pop("functional_record")
         kept = out / "record.npz"
         assert rec.pop("kept") == kept.exists() == ("--keep-record" in extra)
         if kept.exists():
@@ -171,7 +183,10 @@ def test_cli_workers_give_the_same_files(tmp_path):
                 (out / "steps.csv").read_bytes(), rec)
 
     base = run("--workers", "1")
-    assert run("--workers", "2", "--keep-record") == base  # the record's size too
-    assert run() == base[:-1]  # the one-pass engine
+    assert run("--keep-record") == base
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR) as lc:
+        assert run("--scheduler", lc.scheduler_address) == base
     # no record left behind next to the outputs
-    assert sorted(p.name for p in runs.iterdir()) == sorted(["wnone", "w--workers-1", "w--workers-2---keep-record"])
+    assert len(list(runs.iterdir())) == 3 and not [p for p in runs.iterdir() if p.name.startswith(".")]

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from nmsim.commands._args import int_at_least
+from nmsim.commands._args import int_at_least, positive_float, usable_cores
 from nmsim.errors import NmsimError
 
 
@@ -58,6 +58,10 @@ def _placement(text: str) -> str:
                                      f"(.toml / .json)")
 
 
+#: seconds ``--scheduler`` waits for the Dask scheduler (as ``nmsim sweep``)
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
 def register(subparsers) -> None:
     from nmsim.replay import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
                                    DEFAULT_TRACE_STEPS, PLACEMENTS)
@@ -91,9 +95,15 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
     p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
     p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
-    p.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
-                   help="two passes: the functional pass in token order, then the timing pass on N local "
-                        "processes (same outputs; default: one pass)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
+                       help="the functional pass in token order, then the timing pass on N local processes "
+                            "(same outputs at any N; default: all usable cores)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the timing pass on an existing Dask cluster, e.g. tcp://HOST:8786 "
+                            "(needs nmsim[dask]; same outputs)")
+    p.add_argument("--connect-timeout", type=positive_float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S",
+                   help=f"seconds to wait for the Dask scheduler (default {DEFAULT_CONNECT_TIMEOUT:g})")
     p.add_argument("--keep-record", action="store_true",
                    help="keep the compressed functional record of the two passes as record.npz in --out "
                         "(default: removed when the run ends)")
@@ -128,6 +138,36 @@ def run(args) -> int:
         chip = board_chip(system)
     else:
         chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
+    workers, dask = timing_executor(args)  # a scheduler that cannot be reached: before anything slow
+    try:
+        return _replay(args, cfg, chip, system, workers, dask)
+    finally:
+        if dask is not None:
+            dask.close()
+
+
+def timing_executor(args):
+    """``(workers, executor)`` for the timing pass: local processes (``--workers``, default all usable cores;
+    executor ``None``) or the connected Dask executor of ``nmsim sweep`` (``--scheduler``; workers ``None``)."""
+    if getattr(args, "scheduler", None):
+        from nmsim.sweep.executors import DaskExecutor
+
+        ex = DaskExecutor(args.scheduler, timeout=args.connect_timeout)
+        try:
+            ex.start("replay")  # connect (fail fast, one line) and warm the workers' kernels
+        except BaseException:
+            ex.close()
+            raise
+        return None, ex
+    return (args.workers if args.workers is not None else usable_cores()), None
+
+
+def _replay(args, cfg, chip, system, workers, dask) -> int:
+    from nmsim.replay import build_replay, replay, resolve_model_path, load_tokens
+    from nmsim.replay.outputs import RECORD_FILE, check_out, run_info, strict_summary, write_outputs
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+
     mf = load_model(resolve_model_path(cfg.model))
     tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
     name = mf.header.get("name") or Path(cfg.model).stem
@@ -158,8 +198,9 @@ def run(args) -> int:
     record_path = out.parent / f".{out.name}.record-{os.getpid()}.npz.tmp"
     try:
         try:
-            res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=args.workers,
-                         record_path=record_path, keep_record=args.keep_record)
+            res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=workers,
+                         scheduler=dask.client if dask is not None else None, record_path=record_path,
+                         keep_record=args.keep_record)
         finally:
             if bar is not None:
                 bar.close()
