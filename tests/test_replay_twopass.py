@@ -190,3 +190,34 @@ def test_cli_workers_and_dask_give_the_same_files(tmp_path):
         assert run("--scheduler", lc.scheduler_address) == base
     # no record left behind next to the outputs
     assert len(list(runs.iterdir())) == 3 and not [p for p in runs.iterdir() if p.name.startswith(".")]
+
+
+def test_progress_covers_both_passes(setup, monkeypatch):
+    """Two passes report 2 x steps in all (the functional pass's steps, then the timing pass's, chunk by
+    chunk); one pass reports the steps once.  The CLI's bar shows the same count, with the pass's name."""
+    import io
+
+    from nmsim.commands.run import ProgressBar
+
+    monkeypatch.setattr(twopass, "CHUNK_STEPS", 7)
+    m, toks = setup
+    calls = []
+    res = replay(ReplayConfig(chip="test-2x2", placement="snake"), mapped=m, tokens=toks, workers=2,
+                 progress=lambda d, t: calls.append((d, t)))
+    S = len(res.steps_rows)  # 40 tokens, pipelined over host + 3 layers + readout (5 stages): 40 + 5 - 1 steps
+    assert S == 44
+    assert {t for _, t in calls} == {2 * S}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == 2 * S and S in done
+    timing = [d - S for d in done if d > S]
+    assert timing == [7, 14, 21, 28, 35, 42, 44]  # one call per chunk of 7 steps
+    one = []
+    replay(ReplayConfig(chip="test-2x2", placement="snake"), mapped=m, tokens=toks, progress=lambda d, t: one.append((d, t)))
+    assert one[-1] == (S, S) and {t for _, t in one} == {S}
+
+    buf = io.StringIO()
+    bar = ProgressBar("x", two_passes=True, file=buf)
+    for d, t in calls:
+        bar.update(d, t)
+    assert (bar.bar.n, bar.bar.total) == (2 * S, 2 * S) and "timing pass" in str(bar.bar)
+    bar.close()

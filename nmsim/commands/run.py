@@ -181,16 +181,8 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
 
         attach(mapped.model, system)
 
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tokens), unit="tok", file=sys.stderr, desc=f"{name} on {chip.name}",
-                   dynamic_ncols=True, mininterval=0.5)
-
-    def progress(done, total):
-        if bar is not None:
-            bar.update(done - bar.n)
+    bar = None if args.no_progress else ProgressBar(f"{name} on {chip.name}", two_passes=not cfg.trace)
+    progress = bar.update if bar is not None else None
 
     # the record is written next to --out (same file system: kept, it is renamed into the output set);
     # a hidden name, as the output set's temporary directory, and removed on every way out
@@ -216,6 +208,33 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
         record_path.unlink(missing_ok=True)
     print(format_summary(strict_summary(res.summary), out, written, res.functional_record))
     return 0 if res.summary["bit_exact"] else 1
+
+
+class ProgressBar:
+    """One tqdm bar (on stderr) over the whole replay, in steps: two passes count the functional pass's
+    steps, then the timing pass's (``total`` = 2 x steps), so the ETA covers both; the postfix names the pass."""
+
+    def __init__(self, desc: str, two_passes: bool, file=None):
+        from tqdm import tqdm
+
+        self.two_passes = two_passes
+        self.bar = tqdm(total=None, unit="step", file=file or sys.stderr, desc=desc, dynamic_ncols=True,
+                        mininterval=0.5)
+        self._phase = None
+
+    def update(self, done: int, total: int) -> None:
+        """``replay``'s ``progress(done, total)``."""
+        if self.bar.total != total:
+            self.bar.total = total
+        phase = ("timing pass" if done > total // 2 else "functional pass") if self.two_passes else None
+        if phase != self._phase:
+            self._phase = phase
+            if phase:
+                self.bar.set_postfix_str(phase, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def command_line(args) -> list[str]:
