@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -128,9 +129,7 @@ def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writ
     C, Nn = cm.n_cores, cm.n_neurons
     host0 = eng.host_start
     emb_host_cols = mapped.stage_index[0] - host0
-    rec = RunRecord.empty(sched, C, cm.n_links, Lc, in_use=np.diff(cm.core_neuron_ptr)[:C] > 0,
-                          timing_cycles=mapped.chip.timing_cycles())
-    rec.cores = CoreStats(C, cm.timing)  # per-core sums/maxima, fed each step
+    rec = _new_record(mapped, sched)
     fired = np.zeros(Nn, np.uint8)
     payload = np.zeros(Nn, np.int64)
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
@@ -199,6 +198,86 @@ def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writ
     if two_pass:
         writer.close(np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn))
     return rec, chk, traces
+
+
+def _new_record(mapped: Mapped, sched) -> RunRecord:
+    """An empty per-step record for ``mapped`` under ``sched`` (its chip's timing: per-core work cycles)."""
+    cm = mapped.model
+    C = cm.n_cores
+    rec = RunRecord.empty(sched, C, cm.n_links, mapped.lm.n_layers, in_use=np.diff(cm.core_neuron_ptr)[:C] > 0,
+                          timing_cycles=mapped.chip.timing_cycles())
+    rec.cores = CoreStats(C, cm.timing)  # per-core sums/maxima, fed each step
+    return rec
+
+
+@dataclass
+class FunctionalState:
+    """What the functional pass leaves besides the record file: the functional fields of the
+    :class:`RunRecord` and the checker's results (``assemble`` reads these attributes of its checker).
+    Picklable and small (``int64[n_steps]`` + ``int64[n_layers]`` + scalars), so it can be stored with a
+    record and reused (``nmsim sweep``: points that differ only in chip timing)."""
+
+    host_out: np.ndarray      #: int64[n_steps] packets the host sent
+    layer_events: np.ndarray  #: int64[n_layers]
+    g_ops: np.ndarray         #: int64[n_layers]
+    g_dec_ops: int
+    dec_ops: int
+    first: Any                #: the first mismatch or None
+    bad_tokens: set
+    nll: float                #: nats, summed over the predictions
+    nll_golden: float
+    n_pred: int
+    logits_sha256: str
+    record: dict | None = None  #: the record file's {"bytes", "steps", "chunk_steps"}
+
+    @classmethod
+    def of(cls, rec: RunRecord, chk, record: dict | None = None) -> "FunctionalState":
+        return cls(rec.host_out.copy(), rec.layer_events.copy(), rec.g_ops.copy(), int(rec.g_dec_ops),
+                   int(rec.dec_ops), chk.first, set(chk.bad_tokens), chk.nll, chk.nll_golden, chk.n_pred,
+                   chk.logits_sha256, record)
+
+    def apply(self, rec: RunRecord) -> None:
+        rec.host_out[:] = self.host_out
+        rec.layer_events[:] = self.layer_events
+        rec.g_ops[:] = self.g_ops
+        rec.g_dec_ops, rec.dec_ops = self.g_dec_ops, self.dec_ops
+
+
+def functional_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, progress=None) -> FunctionalState:
+    """Only the functional pass (token order, bit-exactness checked): writes the compressed record to
+    ``record_path`` and returns the rest of what the timing pass needs (:func:`timing_pass`)."""
+    from nmsim.replay.twopass import RecordWriter
+
+    tokens = np.asarray(tokens, np.int64)
+    writer = RecordWriter(record_path, mapped.model.n_neurons)
+    try:
+        rec, chk, _ = _steps(cfg, mapped, tokens, progress, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    return FunctionalState.of(rec, chk, {"bytes": writer.size, "steps": writer.n_steps,
+                                         "chunk_steps": writer.chunk_steps})
+
+
+def timing_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, state: FunctionalState, workers: int = 1,
+                scheduler=None, progress=None) -> ReplayResult:
+    """Only the timing pass, on a record (:func:`functional_pass`) of the same model, tokens, schedule and
+    placement, for ``mapped``'s chip timing; the result is the one :func:`replay` gives."""
+    t0 = time.perf_counter()
+    tokens = np.asarray(tokens, np.int64)
+    lm = mapped.lm
+    rec = _new_record(mapped, make_schedule(cfg.mode, len(tokens), lm.n_layers, readout=lm.readout is not None))
+    state.apply(rec)
+    _timing_pass(mapped.model, Path(record_path), rec, workers, scheduler, progress)
+    res = assemble(mapped, tokens, rec, state, [], time.perf_counter() - t0)
+    res.functional_record = state.record
+    return res
+
+
+def reprice(mapped: Mapped, tokens, rec: RunRecord, state: FunctionalState) -> ReplayResult:
+    """Price a timed record again (no simulation) under ``mapped``'s chip (its energy and power values);
+    the record must come from the same compiled model, tokens, schedule and chip timing."""
+    return assemble(mapped, np.asarray(tokens, np.int64), rec, state, [], 0.0)
 
 
 def _timing_pass(cm, path: Path, rec: RunRecord, workers: int, scheduler, progress) -> None:
