@@ -221,3 +221,22 @@ def test_progress_covers_both_passes(setup, monkeypatch):
         bar.update(d, t)
     assert (bar.bar.n, bar.bar.total) == (2 * S, 2 * S) and "timing pass" in str(bar.bar)
     bar.close()
+
+
+def test_stale_records_of_killed_runs_are_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from nmsim.commands.run import record_tmp_path, remove_stale_records
+
+    out = tmp_path / "run"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a process that has exited
+    stale = record_tmp_path(out, int(dead))
+    live = record_tmp_path(out, os.getpid())  # a run in progress (this process)
+    other = tmp_path / ".run2.record-1.npz.tmp"  # another --out's
+    for p in (stale, live, other):
+        p.write_bytes(b"x")
+    assert remove_stale_records(out) == [stale]
+    assert not stale.exists() and live.exists() and other.exists()

@@ -26,14 +26,31 @@ placement = "snake"
 """
 
 
-def test_timing_variants_share_one_functional_pass(tmp_path):
+def test_timing_variants_share_one_functional_pass(tmp_path, monkeypatch):
+    from nmsim.replay import driver
+    from nmsim.sweep.points import warm_kind
+
     model = ptb_model_file(tmp_path / "m.nmm")
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC.format(model=model))
+    warm_kind("replay")  # its tiny replay runs before the counting starts
+    calls = {"step loops": 0, "timing passes": 0}
+
+    def counted(name, key):
+        real = getattr(driver, name)
+
+        def wrapper(*a, **k):
+            calls[key] += 1
+            return real(*a, **k)
+        monkeypatch.setattr(driver, name, wrapper)
+
+    counted("_steps", "step loops")  # the token-order loop: a functional pass or a one-pass replay
+    counted("_timing_pass", "timing passes")
     summary = run_sweep(spec, tmp_path / "sw", workers=0)
     assert (summary.planned, summary.ran, summary.failed) == (8, 8, 0)
     # 4 timing variants x 2 energy tables: one functional pass, one timing pass per timing variant, and the
     # second energy table of each timing variant priced from the stored timed record
+    assert calls == {"step loops": 1, "timing passes": 4}
     assert summary.passes == {"functional": 1, "timing": 4, "repriced": 4}
     assert "1 functional pass, 4 timing passes, 4 re-pricings" in summary.line()
     with ResultStore.open_existing(tmp_path / "sw") as store:

@@ -187,7 +187,8 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
     # the record is written next to --out (same file system: kept, it is renamed into the output set);
     # a hidden name, as the output set's temporary directory, and removed on every way out
     out.parent.mkdir(parents=True, exist_ok=True)
-    record_path = out.parent / f".{out.name}.record-{os.getpid()}.npz.tmp"
+    remove_stale_records(out)
+    record_path = record_tmp_path(out, os.getpid())
     try:
         try:
             res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=workers,
@@ -208,6 +209,35 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
         record_path.unlink(missing_ok=True)
     print(format_summary(strict_summary(res.summary), out, written, res.functional_record))
     return 0 if res.summary["bit_exact"] else 1
+
+
+def record_tmp_path(out: Path, pid: int) -> Path:
+    """Where the run of process ``pid`` writes its functional record: next to ``out``, hidden."""
+    return out.parent / f".{out.name}.record-{pid}.npz.tmp"
+
+
+def remove_stale_records(out: Path) -> list[Path]:
+    """Remove the records that killed runs into ``out`` left (their process is gone); returns them."""
+    import re
+
+    gone = []
+    for p in out.parent.glob(f".{out.name}.record-*.npz.tmp"):
+        m = re.fullmatch(re.escape(f".{out.name}.record-") + r"(\d+)\.npz\.tmp", p.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class ProgressBar:
