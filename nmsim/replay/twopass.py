@@ -1,12 +1,13 @@
 """The replay in two passes (``docs/replay.md``, "Two passes").
 
 A step's timing starts from an empty chip after the barrier, so once every step's events are known the
-steps' timings are independent.  The *functional pass* (:func:`nmsim.replay.driver._run` with a
-:class:`FunctionalRecord`) runs in token order, checks bit-exactness and records per step what the timing
-needs: the ``fired`` and ``active`` flags (``uint8[N]``, stored bit-packed) and which stages were enabled
-(an index into the distinct enable masks).  The *timing pass* (:func:`time_steps`) times chunks of steps in
-worker processes and the driver merges their results in step order, so the outputs do not depend on the
-number of workers.
+steps' timings are independent.  The *functional pass* (:func:`nmsim.replay.driver.functional_pass`)
+runs in token order, checks bit-exactness and records per step what the timing needs: the ``fired`` and
+``active`` flags (``uint8[N]``, stored bit-packed) and which stages were enabled (an index into the distinct
+enable masks), streamed to a compressed file (:class:`RecordWriter`; :class:`FunctionalRecord` is the same
+in memory).  The *timing pass* (:func:`time_steps`) reads the file a chunk at a time (:class:`RecordFile`),
+times the chunks in worker processes (local or Dask) and the driver merges their results in step order, so
+the outputs do not depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -236,13 +237,14 @@ def time_steps(model, frec, workers: int, scheduler=None):
     """Yield the timed chunks of ``frec`` (a :class:`FunctionalRecord` or :class:`RecordFile`) in step order
     (see :func:`time_chunk`).  At most ``2 x workers`` chunks are in flight, so memory stays bounded.
 
-    ``workers``: local worker processes (1: in this process); ``scheduler``: a connected
+    ``workers``: local worker processes, at most one per chunk (1: in this process); ``scheduler``: a connected
     ``distributed.Client`` (e.g. :meth:`nmsim.sweep.executors.DaskExecutor.connect`) or a Dask scheduler
     address (``tcp://...``), used instead of local processes."""
     bounds = frec.bounds()
     if scheduler is not None:
         yield from _dask_steps(model, frec, bounds, scheduler)
         return
+    workers = min(workers, len(bounds))  # no more processes than chunks (one chunk: in this process)
     if workers <= 1:
         for lo, hi in bounds:
             yield time_chunk(frec.chunk(lo, hi), model)
