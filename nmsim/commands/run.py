@@ -122,6 +122,11 @@ def run(args) -> int:
 
     if args.trace_steps < 1:
         raise NmsimError(f"--trace-steps {args.trace_steps}: must be at least 1")
+    if args.trace:  # a traced run is the one-pass engine: nothing to parallelize, no record
+        given = [o for o, v in (("--workers", args.workers), ("--scheduler", args.scheduler),
+                                ("--keep-record", args.keep_record or None)) if v is not None]
+        if given:
+            raise NmsimError(f"{', '.join(given)}: not with --trace (a traced run uses the one-pass engine)")
     cfg = ReplayConfig(model=str(args.model), chip=str(args.chip), dataset=args.dataset, split=args.split,
                        tokens=args.tokens, placement=args.placement, mode=args.mode, decoder=args.decoder,
                        seed=args.seed, chip_overrides=chip_overrides(args.overrides),
