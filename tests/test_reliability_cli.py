@@ -248,6 +248,45 @@ def test_output_set_is_replaced_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporaries left
 
 
+def _wait_for(pred, proc, timeout=300.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_two_pass_run_leaves_no_outputs_and_a_rerun_succeeds(tmp_path, sig):
+    """Ctrl-C (SIGINT) or SIGKILL during the functional pass: no --out, no record left by Ctrl-C (a SIGKILLed
+    run's record is removed by the next run into the same --out); the rerun writes a complete set."""
+    out = tmp_path / "run"
+    records = lambda: list(tmp_path.glob(".run.record-*.npz.tmp"))  # noqa: E731
+    p = subprocess.Popen([sys.executable, "-m", "nmsim", "run", "--no-progress", "--model", TINY, "--tokens", "all",
+                          "--workers", "1", "--out", out], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert _wait_for(lambda: bool(records()), p), p.communicate()
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert not out.exists()
+    if sig == signal.SIGINT:
+        assert p.returncode == 130 and err.strip().splitlines() == ["nmsim: error: interrupted"], err
+        assert records() == []
+    else:
+        assert p.returncode == -signal.SIGKILL and len(records()) == 1
+    q = cli(run_args(tmp_path, out=out))
+    assert q.returncode == 0, q.stderr
+    assert {"summary.json", "run.json", "tokens.csv"} <= {f.name for f in out.iterdir()}
+    assert records() == []
+
+
 def test_one_token_run_writes_strict_json_and_drops_a_stale_trace(tmp_path):
     """The one simulating case: --tokens 1 has no predictions -> null + reason, never NaN;
     the earlier run's trace.json is not kept or listed as this run's output."""
