@@ -113,12 +113,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
-        resolve_model_path
-    from nmsim.replay.outputs import RECORD_FILE, check_out, run_info, strict_summary, write_outputs
-
-    from nmsim.lm.golden import GoldenModel
-    from nmsim.lm.modelfile import load_model
+    from nmsim.replay import ReplayConfig, load_replay_chip
+    from nmsim.replay.outputs import check_out
 
     if args.trace_steps < 1:
         raise NmsimError(f"--trace-steps {args.trace_steps}: must be at least 1")
@@ -168,7 +164,7 @@ def timing_executor(args):
 
 
 def _replay(args, cfg, chip, system, workers, dask) -> int:
-    from nmsim.replay import build_replay, replay, resolve_model_path, load_tokens
+    from nmsim.replay import build_replay, load_tokens, replay, resolve_model_path
     from nmsim.replay.outputs import RECORD_FILE, check_out, run_info, strict_summary, write_outputs
     from nmsim.lm.golden import GoldenModel
     from nmsim.lm.modelfile import load_model
