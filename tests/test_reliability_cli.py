@@ -59,6 +59,13 @@ def run_args(tmp_path, *extra, out=None):
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
     (["run", "--seed", "-1"], "run: argument --seed: must be >= 0: -1"),
     (["run", "--workers", "0"], "run: argument --workers: must be >= 1: 0"),
+    (["run", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+     "run: argument --scheduler: not allowed with argument --workers"),
+    (["run", "--connect-timeout", "0"], "run: argument --connect-timeout: must be > 0"),
+    (["run", "--trace", "--keep-record"], "--keep-record: not with --trace (a traced run uses the one-pass engine)"),
+    (["run", "--trace", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
+    (["run", "--trace", "--scheduler", "tcp://127.0.0.1:1", "--keep-record"],
+     "--scheduler, --keep-record: not with --trace"),
     (["run", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
     (["run", "--set", "timing.x=1"], "argument --set: 'timing.x=1': expected chip.<table>.<key>"),
     (["chips", "show"], "chips show: the following arguments are required: chip"),
@@ -241,6 +248,45 @@ def test_output_set_is_replaced_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporaries left
 
 
+def _wait_for(pred, proc, timeout=300.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_two_pass_run_leaves_no_outputs_and_a_rerun_succeeds(tmp_path, sig):
+    """Ctrl-C (SIGINT) or SIGKILL during the functional pass: no --out, no record left by Ctrl-C (a SIGKILLed
+    run's record is removed by the next run into the same --out); the rerun writes a complete set."""
+    out = tmp_path / "run"
+    records = lambda: list(tmp_path.glob(".run.record-*.npz.tmp"))  # noqa: E731
+    p = subprocess.Popen([sys.executable, "-m", "nmsim", "run", "--no-progress", "--model", TINY, "--tokens", "all",
+                          "--workers", "1", "--out", out], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert _wait_for(lambda: bool(records()), p), p.communicate()
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert not out.exists()
+    if sig == signal.SIGINT:
+        assert p.returncode == 130 and err.strip().splitlines() == ["nmsim: error: interrupted"], err
+        assert records() == []
+    else:
+        assert p.returncode == -signal.SIGKILL and len(records()) == 1
+    q = cli(run_args(tmp_path, out=out))
+    assert q.returncode == 0, q.stderr
+    assert {"summary.json", "run.json", "tokens.csv"} <= {f.name for f in out.iterdir()}
+    assert records() == []
+
+
 def test_one_token_run_writes_strict_json_and_drops_a_stale_trace(tmp_path):
     """The one simulating case: --tokens 1 has no predictions -> null + reason, never NaN;
     the earlier run's trace.json is not kept or listed as this run's output."""
@@ -320,17 +366,35 @@ class _Http:
         self.httpd.server_close()
 
 
+@pytest.mark.parametrize("command", ["sweep", "run"])
 @pytest.mark.parametrize("server", [_Silent, _Http])
-def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path, server):
+def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path, server, command):
     pytest.importorskip("distributed")
     spec = tmp_path / "spec.toml"
     spec.write_text('schema_version = 1\nname = "s"\nkind = "synthetic"\n[grid]\ncores = [4]\n')
     with server() as port:
-        p = cli(["sweep", "run", spec, "--out", tmp_path / "sw", "--scheduler", f"tcp://127.0.0.1:{port}",
-                 "--connect-timeout", "1"], timeout=60)
+        where = ["--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"]
+        p = cli(["sweep", "run", spec, "--out", tmp_path / "sw", *where] if command == "sweep" else
+                run_args(tmp_path, *where, out=tmp_path / "sw"), timeout=60)
     assert_one_line(p, f"cannot reach Dask scheduler at tcp://127.0.0.1:{port} within 1 s: it accepted the "
                        "connection but sent no Dask handshake")
     assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("address,needle", [
+    ("tcp://127.0.0.1:notaport", "bad Dask scheduler address 'tcp://127.0.0.1:notaport'"),
+    ("tcp://no-such-host.invalid:8786", "unknown host 'no-such-host.invalid'"),
+    (None, "cannot reach Dask scheduler at tcp://127.0.0.1:{port} within 1 s"),  # nothing listens
+])
+def test_run_with_a_bad_scheduler_address_is_one_line(tmp_path, address, needle):
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a port that was free a moment ago: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = address or f"tcp://127.0.0.1:{port}"
+    p = cli(run_args(tmp_path, "--scheduler", address, "--connect-timeout", "1"), timeout=60)
+    assert_one_line(p, needle.format(port=port))
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ validate --sanafe, signals, stdout

@@ -56,7 +56,7 @@ def test_out_may_hold_only_an_earlier_run(tmp_path):
     assert str(exc.value) == (f"--out {tmp_path}: holds files that are not outputs of this command (notes.txt); "
                               "give a new or empty directory")
     assert set(RUN_FILES) == {"summary.json", "tokens.csv", "run.json", "trace.json", "steps.csv", "cores.csv",
-                              "links.csv", "report.md", "*.png"}
+                              "links.csv", "report.md", "*.png", "record.npz"}
 
 
 def test_versions_are_the_installed_ones():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from nmsim.commands._args import int_at_least
+from nmsim.commands._args import int_at_least, positive_float, usable_cores
 from nmsim.errors import NmsimError
 
 
@@ -57,6 +58,10 @@ def _placement(text: str) -> str:
                                      f"(.toml / .json)")
 
 
+#: seconds ``--scheduler`` waits for the Dask scheduler (as ``nmsim sweep``)
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
 def register(subparsers) -> None:
     from nmsim.replay import (DEFAULT_CHIP, DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_SPLIT, DEFAULT_TOKENS,
                                    DEFAULT_TRACE_STEPS, PLACEMENTS)
@@ -90,24 +95,34 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output directory (default: runs/<model>-<chip>)")
     p.add_argument("--trace", action="store_true", help="write trace.json (Perfetto) for the first steps")
     p.add_argument("--trace-steps", type=int, default=DEFAULT_TRACE_STEPS, help="steps traced with --trace")
-    p.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
-                   help="two passes: the functional pass in token order, then the timing pass on N local "
-                        "processes (same outputs; default: one pass)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least(1), default=None, metavar="N",
+                       help="the functional pass in token order, then the timing pass on N local processes "
+                            "(same outputs at any N; default: all usable cores)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the timing pass on an existing Dask cluster, e.g. tcp://HOST:8786 "
+                            "(needs nmsim[dask]; same outputs)")
+    p.add_argument("--connect-timeout", type=positive_float, default=DEFAULT_CONNECT_TIMEOUT, metavar="S",
+                   help=f"seconds to wait for the Dask scheduler (default {DEFAULT_CONNECT_TIMEOUT:g})")
+    p.add_argument("--keep-record", action="store_true",
+                   help="keep the compressed functional record of the two passes as record.npz in --out "
+                        "(default: removed when the run ends)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures and report.md")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, load_tokens, replay, \
-        resolve_model_path
-    from nmsim.replay.outputs import check_out, run_info, strict_summary, write_outputs
-
-    from nmsim.lm.golden import GoldenModel
-    from nmsim.lm.modelfile import load_model
+    from nmsim.replay import ReplayConfig, load_replay_chip
+    from nmsim.replay.outputs import check_out
 
     if args.trace_steps < 1:
         raise NmsimError(f"--trace-steps {args.trace_steps}: must be at least 1")
+    if args.trace:  # a traced run is the one-pass engine: nothing to parallelize, no record
+        given = [o for o, v in (("--workers", args.workers), ("--scheduler", args.scheduler),
+                                ("--keep-record", args.keep_record or None)) if v is not None]
+        if given:
+            raise NmsimError(f"{', '.join(given)}: not with --trace (a traced run uses the one-pass engine)")
     cfg = ReplayConfig(model=str(args.model), chip=str(args.chip), dataset=args.dataset, split=args.split,
                        tokens=args.tokens, placement=args.placement, mode=args.mode, decoder=args.decoder,
                        seed=args.seed, chip_overrides=chip_overrides(args.overrides),
@@ -124,6 +139,36 @@ def run(args) -> int:
         chip = board_chip(system)
     else:
         chip = load_replay_chip(cfg.chip, cfg.chip_overrides)  # engine limits: before anything slow
+    workers, dask = timing_executor(args)  # a scheduler that cannot be reached: before anything slow
+    try:
+        return _replay(args, cfg, chip, system, workers, dask)
+    finally:
+        if dask is not None:
+            dask.close()
+
+
+def timing_executor(args):
+    """``(workers, executor)`` for the timing pass: local processes (``--workers``, default all usable cores;
+    executor ``None``) or the connected Dask executor of ``nmsim sweep`` (``--scheduler``; workers ``None``)."""
+    if getattr(args, "scheduler", None):
+        from nmsim.sweep.executors import DaskExecutor
+
+        ex = DaskExecutor(args.scheduler, timeout=args.connect_timeout)
+        try:
+            ex.start("replay")  # connect (fail fast, one line) and warm the workers' kernels
+        except BaseException:
+            ex.close()
+            raise
+        return None, ex
+    return (args.workers if args.workers is not None else usable_cores()), None
+
+
+def _replay(args, cfg, chip, system, workers, dask) -> int:
+    from nmsim.replay import build_replay, load_tokens, replay, resolve_model_path
+    from nmsim.replay.outputs import RECORD_FILE, check_out, run_info, strict_summary, write_outputs
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+
     mf = load_model(resolve_model_path(cfg.model))
     tokens, _ = load_tokens(mf, cfg.dataset, cfg.split, cfg.tokens)
     name = mf.header.get("name") or Path(cfg.model).stem
@@ -137,28 +182,90 @@ def run(args) -> int:
 
         attach(mapped.model, system)
 
-    bar = None
-    if not args.no_progress:
+    bar = None if args.no_progress else ProgressBar(f"{name} on {chip.name}", two_passes=not cfg.trace)
+    progress = bar.update if bar is not None else None
+
+    # the record is written next to --out (same file system: kept, it is renamed into the output set);
+    # a hidden name, as the output set's temporary directory, and removed on every way out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_records(out)
+    record_path = record_tmp_path(out, os.getpid())
+    try:
+        try:
+            res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=workers,
+                         scheduler=dask.client if dask is not None else None, record_path=record_path,
+                         keep_record=args.keep_record)
+        finally:
+            if bar is not None:
+                bar.close()
+        info = run_info(cfg, mapped, command_line(args))
+        if system is not None:
+            info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
+        kept = args.keep_record and res.functional_record is not None
+        if res.functional_record is not None:  # sizes only: the same at any worker count
+            info["functional_record"] = {**res.functional_record, "kept": kept}
+        written = write_outputs(out, res, info, figures=not args.no_figures,
+                                moved={RECORD_FILE: record_path} if kept else None)
+    finally:
+        record_path.unlink(missing_ok=True)
+    print(format_summary(strict_summary(res.summary), out, written, res.functional_record))
+    return 0 if res.summary["bit_exact"] else 1
+
+
+def record_tmp_path(out: Path, pid: int) -> Path:
+    """Where the run of process ``pid`` writes its functional record: next to ``out``, hidden."""
+    return out.parent / f".{out.name}.record-{pid}.npz.tmp"
+
+
+def remove_stale_records(out: Path) -> list[Path]:
+    """Remove the records that killed runs into ``out`` left (their process is gone); returns them."""
+    import re
+
+    gone = []
+    for p in out.parent.glob(f".{out.name}.record-*.npz.tmp"):
+        m = re.fullmatch(re.escape(f".{out.name}.record-") + r"(\d+)\.npz\.tmp", p.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+class ProgressBar:
+    """One tqdm bar (on stderr) over the whole replay, in steps: two passes count the functional pass's
+    steps, then the timing pass's (``total`` = 2 x steps), so the ETA covers both; the postfix names the pass."""
+
+    def __init__(self, desc: str, two_passes: bool, file=None):
         from tqdm import tqdm
 
-        bar = tqdm(total=len(tokens), unit="tok", file=sys.stderr, desc=f"{name} on {chip.name}",
-                   dynamic_ncols=True, mininterval=0.5)
+        self.two_passes = two_passes
+        self.bar = tqdm(total=None, unit="step", file=file or sys.stderr, desc=desc, dynamic_ncols=True,
+                        mininterval=0.5)
+        self._phase = None
 
-    def progress(done, total):
-        if bar is not None:
-            bar.update(done - bar.n)
+    def update(self, done: int, total: int) -> None:
+        """``replay``'s ``progress(done, total)``."""
+        if self.bar.total != total:
+            self.bar.total = total
+        phase = ("timing pass" if done > total // 2 else "functional pass") if self.two_passes else None
+        if phase != self._phase:
+            self._phase = phase
+            if phase:
+                self.bar.set_postfix_str(phase, refresh=False)
+        self.bar.update(done - self.bar.n)
 
-    try:
-        res = replay(cfg, progress=progress, mapped=mapped, tokens=tokens, workers=args.workers)
-    finally:
-        if bar is not None:
-            bar.close()
-    info = run_info(cfg, mapped, command_line(args))
-    if system is not None:
-        info["system"] = system.to_dict()  # the board: every value with its source (docs/systems.md)
-    written = write_outputs(out, res, info, figures=not args.no_figures)
-    print(format_summary(strict_summary(res.summary), out, written))
-    return 0 if res.summary["bit_exact"] else 1
+    def close(self) -> None:
+        self.bar.close()
 
 
 def command_line(args) -> list[str]:
@@ -173,6 +280,8 @@ def command_line(args) -> list[str]:
         cmd += ["--out", str(args.out)]
     if args.trace:
         cmd += ["--trace", "--trace-steps", str(args.trace_steps)]
+    if getattr(args, "keep_record", False):
+        cmd += ["--keep-record"]
     if getattr(args, "no_figures", False):
         cmd += ["--no-figures"]
     return cmd
@@ -182,8 +291,9 @@ def _num(v, fmt: str = ".3f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-def format_summary(s: dict, out, written=()) -> str:
-    """The run's summary as text; ``written``: the names of the files written."""
+def format_summary(s: dict, out, written=(), record: dict | None = None) -> str:
+    """The run's summary as text; ``written``: the names of the files written; ``record``: the functional
+    record's sizes (two passes)."""
     e = s["energy_nj_per_token"]
     t = s["traffic"]
     lines = [
@@ -213,8 +323,11 @@ def format_summary(s: dict, out, written=()) -> str:
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
            f"(cores.csv)"] if (cc := s.get("critical_core")) else []),
         f"  wall            {s['sim_wall_s']:.2f} s ({_num(s['synaptic_events_per_s'], '.3g')} synaptic events/s)",
+        *([f"  record          {record['bytes']} bytes compressed for {record['steps']} steps (functional record; "
+           + (f"kept: {out}/record.npz)" if "record.npz" in written else "removed)")] if record else []),
         f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"
         + (", trace.json" if "trace.json" in written else "")
+        + (", record.npz" if "record.npz" in written else "")
         + (", report.md, figures (*.png)" if "report.md" in written else ""),
     ]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import argparse
 import sys
 import types
 
-from nmsim.commands._args import int_at_least, needs_action
+from nmsim.commands._args import int_at_least, needs_action, positive_float as _positive_float
 
 ACTIONS = ("run", "export", "report")
 
@@ -22,16 +22,6 @@ _nonneg_int = int_at_least(0)
 
 #: the one-line help of the sub-command (``nmsim --help``)
 HELP = "batch sweeps and design-space exploration"
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {value}")
-    return value
-
 
 def _run(args: argparse.Namespace) -> int:
     from nmsim.output_files import check_out_dir

@@ -9,7 +9,10 @@ Memory stays bounded in the number of tokens (per-step records are ``n_steps x N
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,16 +26,23 @@ from nmsim.replay.network import DECODERS
 from nmsim.replay.percore import CoreStats
 from nmsim.replay.schedule import MODES, make_schedule
 
+#: the step loop reports progress every this many steps (and at the end)
+PROGRESS_STEPS = 16
+
 
 def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None,
            perturb: Callable[[Any], None] | None = None, mapped: Mapped | None = None,
            tokens: np.ndarray | None = None, workers: int | None = None, scheduler=None,
-           record_path=None) -> ReplayResult:
-    """Run one replay.  ``progress(done, total)`` is called per token finished (optional).
+           record_path=None, keep_record: bool | None = None) -> ReplayResult:
+    """Run one replay.  ``progress(done, total)`` is called as steps finish (optional; in steps: one pass
+    counts the steps once, two passes count the functional pass's steps, then the timing pass's).
 
     ``workers``/``scheduler``: run in two passes (:mod:`nmsim.replay.twopass`), the timing pass on
-    ``workers`` local processes or on the Dask scheduler ``scheduler``; ``None`` for both: one pass.
-    The outputs are the same either way.  ``record_path``: keep the compressed functional record there.
+    ``workers`` local processes or on the Dask scheduler ``scheduler`` (an address or a connected
+    ``distributed.Client``); ``None`` for both: one pass.  The outputs are the same either way.
+    Two passes write the compressed functional record to ``record_path`` (default: a temporary file);
+    it is removed at the end unless ``keep_record`` (default: kept iff ``record_path`` is given).
+    ``result.functional_record`` gives its size in bytes (``None`` for one pass).
 
     ``perturb(compiled_model)`` may alter the compiled arrays before the run (tests: a flipped
     weight must be reported as a mismatch).  ``mapped``/``tokens`` skip loading (sweeps, tests).
@@ -46,8 +56,13 @@ def replay(cfg: ReplayConfig, progress: Callable[[int, int], None] | None = None
     if perturb is not None:
         perturb(mapped.model)
     two = (workers is not None or scheduler is not None) and not cfg.trace
-    record, checker, traces = _run(cfg, mapped, tokens, progress, two, workers or 1, scheduler, record_path)
-    return assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
+    if keep_record is None:
+        keep_record = record_path is not None
+    record, checker, traces, frec_info = _run(cfg, mapped, tokens, progress, two, workers or 1, scheduler,
+                                              record_path, keep_record)
+    res = assemble(mapped, tokens, record, checker, traces, time.perf_counter() - t_wall0)
+    res.functional_record = frec_info
+    return res
 
 
 def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, np.ndarray]:
@@ -71,8 +86,38 @@ def _inputs(cfg: ReplayConfig, mapped: Mapped | None, tokens) -> tuple[Mapped, n
 
 
 def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pass: bool = False, workers: int = 1,
-         scheduler=None, record_path=None):
-    """Step the engine through the schedule; returns the per-step record, the checker and the traces."""
+         scheduler=None, record_path=None, keep_record: bool = False):
+    """Step the engine through the schedule; returns the per-step record, the checker, the traces and
+    (two passes) the functional record's ``{"bytes", "steps", "chunk_steps"}`` (else ``None``)."""
+    if not two_pass:
+        return (*_steps(cfg, mapped, tokens, progress, None), None)
+    import tempfile
+
+    from nmsim.replay.twopass import RecordWriter
+
+    if record_path is None:
+        fd, record_path = tempfile.mkstemp(prefix="nmsim-record-", suffix=".npz")
+        os.close(fd)
+    path = Path(record_path)
+    try:
+        writer = RecordWriter(path, mapped.model.n_neurons)
+        try:
+            rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer)
+        except BaseException:
+            writer.abort()
+            raise
+        info = {"bytes": writer.size, "steps": writer.n_steps, "chunk_steps": writer.chunk_steps}
+        _timing_pass(mapped.model, path, rec, workers, scheduler, progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if not keep_record:
+        path.unlink(missing_ok=True)
+    return rec, chk, traces, info
+
+
+def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer):
+    """The step loop: one pass (``writer`` ``None``) or the functional pass, recording to ``writer``."""
     from nmsim.replay.golden_fast import FastGolden
     from nmsim.sim.engine import Engine
 
@@ -84,20 +129,18 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
     C, Nn = cm.n_cores, cm.n_neurons
     host0 = eng.host_start
     emb_host_cols = mapped.stage_index[0] - host0
-    rec = RunRecord.empty(sched, C, cm.n_links, Lc, in_use=np.diff(cm.core_neuron_ptr)[:C] > 0,
-                          timing_cycles=mapped.chip.timing_cycles())
-    rec.cores = CoreStats(C, cm.timing)  # per-core sums/maxima, fed each step
+    rec = _new_record(mapped, sched)
     fired = np.zeros(Nn, np.uint8)
     payload = np.zeros(Nn, np.int64)
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
     link_busy = np.zeros(cm.n_links, np.int64)
     enable_cache: dict[tuple, np.ndarray] = {}
     enable_ids: dict[tuple, int] = {}
+    two_pass = writer is not None
     if two_pass:
-        from nmsim.replay.twopass import FunctionalRecord
-
-        frec = FunctionalRecord.empty(sched.n_steps, Nn)
         active = np.zeros(Nn, np.uint8)
+    S = sched.n_steps
+    total = 2 * S if two_pass else S  # two passes: the functional steps, then the timing steps
     fg = FastGolden(golden)
     g_state = fg.init_state()
     chk = TokenChecker(golden, tokens, Lc, lm.emb_dim, lm.vocab_size, on_chip_decoder)
@@ -123,7 +166,7 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
             enable_ids[key] = len(enable_ids)
         if two_pass:
             eng.functional_into(fired, payload, active, hp, en)
-            frec.put(s, fired, active, enable_ids[key])
+            writer.put(s, fired, active, enable_ids[key])
         else:
             counters[:] = 0
             if eng.trace and s >= cfg.trace_steps:
@@ -144,28 +187,112 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
                 rec.dec_ops += int(golden.emb_colnnz[fired[mapped.layer_index[li]] != 0].sum())
             chk.layer(tau, li, chip_y)
             if not on_chip_decoder and li == Lc - 1:
-                _finish(chk, tau, chip_y, progress)
+                chk.finish(tau, chip_y)
         if on_chip_decoder:
             tau = sched.handles(Lc + 1, s)
             if tau >= 0:
-                _finish(chk, tau, payload[mapped.readout_index], progress)
+                chk.finish(tau, payload[mapped.readout_index])
+        if progress is not None and ((s + 1) % PROGRESS_STEPS == 0 or s + 1 == S):
+            progress(s + 1, total)
     chk.close()
     if two_pass:
-        frec.enables = np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn)
-        _timing_pass(cm, frec, rec, workers, scheduler, record_path)
+        writer.close(np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn))
     return rec, chk, traces
 
 
-def _timing_pass(cm, frec, rec: RunRecord, workers: int, scheduler, record_path) -> None:
-    """Time the recorded steps (in parallel) and merge them into ``rec`` in step order."""
-    from nmsim.replay.twopass import time_steps
+def _new_record(mapped: Mapped, sched) -> RunRecord:
+    """An empty per-step record for ``mapped`` under ``sched`` (its chip's timing: per-core work cycles)."""
+    cm = mapped.model
+    C = cm.n_cores
+    rec = RunRecord.empty(sched, C, cm.n_links, mapped.lm.n_layers, in_use=np.diff(cm.core_neuron_ptr)[:C] > 0,
+                          timing_cycles=mapped.chip.timing_cycles())
+    rec.cores = CoreStats(C, cm.timing)  # per-core sums/maxima, fed each step
+    return rec
 
-    if record_path is not None:
-        frec.save(record_path)
-    for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
-        for j in range(len(cycles)):
-            rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
-            rec.cores.add(counters[j], core_end[j], syn_free[j])
+
+@dataclass
+class FunctionalState:
+    """What the functional pass leaves besides the record file: the functional fields of the
+    :class:`RunRecord` and the checker's results (``assemble`` reads these attributes of its checker).
+    Picklable and small (``int64[n_steps]`` + ``int64[n_layers]`` + scalars), so it can be stored with a
+    record and reused (``nmsim sweep``: points that differ only in chip timing)."""
+
+    host_out: np.ndarray      #: int64[n_steps] packets the host sent
+    layer_events: np.ndarray  #: int64[n_layers]
+    g_ops: np.ndarray         #: int64[n_layers]
+    g_dec_ops: int
+    dec_ops: int
+    first: Any                #: the first mismatch or None
+    bad_tokens: set
+    nll: float                #: nats, summed over the predictions
+    nll_golden: float
+    n_pred: int
+    logits_sha256: str
+    record: dict | None = None  #: the record file's {"bytes", "steps", "chunk_steps"}
+
+    @classmethod
+    def of(cls, rec: RunRecord, chk, record: dict | None = None) -> "FunctionalState":
+        return cls(rec.host_out.copy(), rec.layer_events.copy(), rec.g_ops.copy(), int(rec.g_dec_ops),
+                   int(rec.dec_ops), chk.first, set(chk.bad_tokens), chk.nll, chk.nll_golden, chk.n_pred,
+                   chk.logits_sha256, record)
+
+    def apply(self, rec: RunRecord) -> None:
+        rec.host_out[:] = self.host_out
+        rec.layer_events[:] = self.layer_events
+        rec.g_ops[:] = self.g_ops
+        rec.g_dec_ops, rec.dec_ops = self.g_dec_ops, self.dec_ops
+
+
+def functional_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, progress=None) -> FunctionalState:
+    """Only the functional pass (token order, bit-exactness checked): writes the compressed record to
+    ``record_path`` and returns the rest of what the timing pass needs (:func:`timing_pass`)."""
+    from nmsim.replay.twopass import RecordWriter
+
+    tokens = np.asarray(tokens, np.int64)
+    writer = RecordWriter(record_path, mapped.model.n_neurons)
+    try:
+        rec, chk, _ = _steps(cfg, mapped, tokens, progress, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    return FunctionalState.of(rec, chk, {"bytes": writer.size, "steps": writer.n_steps,
+                                         "chunk_steps": writer.chunk_steps})
+
+
+def timing_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, state: FunctionalState, workers: int = 1,
+                scheduler=None, progress=None) -> ReplayResult:
+    """Only the timing pass, on a record (:func:`functional_pass`) of the same model, tokens, schedule and
+    placement, for ``mapped``'s chip timing; the result is the one :func:`replay` gives."""
+    t0 = time.perf_counter()
+    tokens = np.asarray(tokens, np.int64)
+    lm = mapped.lm
+    rec = _new_record(mapped, make_schedule(cfg.mode, len(tokens), lm.n_layers, readout=lm.readout is not None))
+    state.apply(rec)
+    _timing_pass(mapped.model, Path(record_path), rec, workers, scheduler, progress)
+    res = assemble(mapped, tokens, rec, state, [], time.perf_counter() - t0)
+    res.functional_record = state.record
+    return res
+
+
+def reprice(mapped: Mapped, tokens, rec: RunRecord, state: FunctionalState) -> ReplayResult:
+    """Price a timed record again (no simulation) under ``mapped``'s chip (its energy and power values);
+    the record must come from the same compiled model, tokens, schedule and chip timing."""
+    return assemble(mapped, np.asarray(tokens, np.int64), rec, state, [], 0.0)
+
+
+def _timing_pass(cm, path: Path, rec: RunRecord, workers: int, scheduler, progress) -> None:
+    """Time the recorded steps of the record file ``path`` (in parallel) and merge them into ``rec`` in
+    step order; ``progress(S + steps timed, 2 S)`` after each chunk."""
+    from nmsim.replay.twopass import RecordFile, time_steps
+
+    with RecordFile(path) as frec:
+        S = frec.n_steps
+        for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
+            for j in range(len(cycles)):
+                rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
+                rec.cores.add(counters[j], core_end[j], syn_free[j])
+            if progress is not None:
+                progress(S + lo + len(cycles), 2 * S)
 
 
 def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:
@@ -175,9 +302,3 @@ def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:
         if st > 0 and not stage_on[st]:
             en[idx] = 0
     return en
-
-
-def _finish(chk: TokenChecker, tau: int, row: np.ndarray, progress) -> None:
-    chk.finish(tau, row)
-    if progress is not None:
-        progress(chk.done, chk.n_tokens)

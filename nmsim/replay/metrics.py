@@ -75,6 +75,8 @@ class ReplayResult:
     steps_rows: list[dict] = field(default_factory=list)  #: ``steps.csv``, one row per step
     cores_rows: list[dict] = field(default_factory=list)  #: ``cores.csv`` (nmsim.replay.percore)
     links_rows: list[dict] = field(default_factory=list)  #: ``links.csv`` (nmsim.replay.percore)
+    #: two passes: the compressed functional record's ``{"bytes", "steps", "chunk_steps"}``; one pass: ``None``
+    functional_record: dict | None = None
 
 
 def _r(x: float, nd: int = 6) -> float:

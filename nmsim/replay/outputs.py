@@ -27,7 +27,9 @@ WALL_CLOCK_KEYS = ("sim_wall_s", "synaptic_events_per_s")
 
 #: every file a run may write (an existing ``--out`` may hold these and nothing else)
 RUN_FILES = ("summary.json", "tokens.csv", "run.json", "trace.json", "steps.csv", "cores.csv", "links.csv",
-             "report.md", "*.png")
+             "report.md", "*.png", "record.npz")
+#: the compressed functional record of a two-pass run, kept with ``nmsim run --keep-record``
+RECORD_FILE = "record.npz"
 #: why a summary value can be missing (``null``), by key
 NO_PREDICTIONS = "fewer than 2 tokens: no predictions"
 
@@ -90,8 +92,9 @@ def run_info(cfg, mapped, argv: list[str] | None) -> dict:
     }
 
 
-def write_outputs(out_dir: str | Path, result, info: dict, figures: bool = True) -> dict:
+def write_outputs(out_dir: str | Path, result, info: dict, figures: bool = True, moved: dict | None = None) -> dict:
     """Write the run's files as one set into ``out_dir`` (``figures``: with the PNG figures and ``report.md``);
+    ``moved``: ``{name: path}`` of finished files moved into the set (the kept functional record);
     returns ``{name: path}``."""
     from nmsim.replay.percore import CORES_COLUMNS, LINKS_COLUMNS, csv_text
 
@@ -109,7 +112,11 @@ def write_outputs(out_dir: str | Path, result, info: dict, figures: bool = True)
         from nmsim.report.run_report import report_files
 
         files.update(report_files(from_texts(files, out)))
+    import shutil
+
     with output_set(out) as tmp:
         for name, text in files.items():
             write_atomic(tmp / name, text)
-    return {name: out / name for name in files}
+        for name, src in (moved or {}).items():
+            shutil.move(str(src), str(tmp / name))  # a rename: the record is written next to the output set
+    return {name: out / name for name in [*files, *(moved or {})]}

@@ -130,11 +130,11 @@ def _preset_placement(model: str, chip: str, placement: str, decoder: str, seed:
     return m.lm, m.placement, m.calibration
 
 
-def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
-    """Replay ``params["tokens"]`` tokens from ``offset`` and return summary metrics (no wall clock)."""
+def _prepare(params: dict[str, Any]):
+    """``(cfg, mapped, tokens)`` of a point (the mapping cached per process, the compiled model a copy)."""
     import copy
 
-    from nmsim.replay import ReplayConfig, load_tokens, replay
+    from nmsim.replay import ReplayConfig, load_tokens
 
     p = validate_sweep_params(params)
     ov = tuple(sorted(_overrides(p).items()))
@@ -156,7 +156,144 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
     cfg = ReplayConfig(model=p["model"], chip=p["chip"], dataset=p["dataset"], split=p["split"],
                        tokens=p["tokens"], placement=p["placement"], mode=p["mode"], decoder=p["decoder"],
                        seed=p["seed"], chip_overrides=dict(ov), map_settings=dict(ms))
-    s = replay(cfg, mapped=mapped, tokens=toks).summary
+    return cfg, mapped, toks
+
+
+def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
+    """Replay ``params["tokens"]`` tokens from ``offset`` and return summary metrics (no wall clock)."""
+    from nmsim.replay import replay
+
+    cfg, mapped, toks = _prepare(params)
+    return _metrics(replay(cfg, mapped=mapped, tokens=toks).summary)
+
+
+#: chip tables whose values only price a run (energy, static power, power states): points that differ only
+#: there share the timed record (re-priced); with ``timing``/``barrier``/``timestep`` they share the
+#: functional record.  Only a scheduling hint: what is reused is decided by :func:`functional_key` /
+#: :func:`timed_key` on the compiled model, so a wrong hint costs a pass, never a wrong row.
+PRICE_TABLES = ("energy", "static", "power", "operating_points")
+TIMING_TABLES = ("timing", "barrier", "timestep")
+
+
+def share_groups(params: dict[str, Any]) -> tuple[str, str]:
+    """``(functional group, timed group)`` of a point's resolved parameters (see :data:`PRICE_TABLES`)."""
+    import json
+
+    def without(tables):
+        return json.dumps({k: v for k, v in params.items()
+                           if not (k.startswith("chip.") and k.split(".")[1] in tables)}, sort_keys=True)
+
+    return without(PRICE_TABLES + TIMING_TABLES), without(PRICE_TABLES)
+
+
+def functional_key(cfg, mapped, tokens) -> str:
+    """sha256 of everything the functional pass reads: the model file, the tokens, the schedule, the decoder
+    and every array of the compiled model but its timing parameters (placement, routes, synapses, neuron
+    parameters), with the stage and layer indices.  Equal keys: the same record and functional results."""
+    import dataclasses
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    h.update(f"{mapped.golden.mf.sha256}|{cfg.mode}|{cfg.decoder}|".encode())
+    h.update(np.ascontiguousarray(tokens, np.int64).tobytes())
+    cm = mapped.model
+    for f in dataclasses.fields(cm):
+        v = getattr(cm, f.name)
+        if f.name == "timing" or isinstance(v, dict):
+            continue
+        if isinstance(v, np.ndarray):
+            h.update(f"{f.name}:{v.dtype.str}:{v.shape}".encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        else:
+            h.update(f"{f.name}={v!r}".encode())
+    for name in ("stage_index", "layer_index"):
+        for a in getattr(mapped, name):
+            h.update(np.ascontiguousarray(a, np.int64).tobytes() + b"|")
+    if mapped.readout_index is not None:
+        h.update(np.ascontiguousarray(mapped.readout_index, np.int64).tobytes())
+    return h.hexdigest()
+
+
+def timed_key(fkey: str, mapped) -> str:
+    """sha256 of the functional key and the chip timing (the compiled timing parameters and the cycles per
+    count): equal keys give the same timed per-step record, which only needs pricing again."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(fkey.encode())
+    h.update(mapped.model.timing.tobytes())
+    h.update(json.dumps(mapped.chip.timing_cycles(), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _save_pickle(path, obj) -> None:
+    import os
+    import pickle
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _load_pickle(path):
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def sweep_point_shared(params: dict[str, Any], context: dict[str, Any]) -> tuple[dict, dict[str, int]]:
+    """A point that may share work with other points of its sweep (``docs/sweeps.md``, "Shared passes").
+
+    ``context``: ``record_dir`` (the sweep store's ``records/``), ``share_functional`` (other points share
+    this point's functional group) and ``share_timed`` (others share its timed group).  Reuses, in this order:
+    a stored timed record (re-price only), a stored functional record (timing pass only); else runs both
+    passes and stores what others may reuse.  Returns ``(metrics, passes)``: the same metrics as
+    :func:`sweep_point`, and ``{"functional", "timing", "repriced"}`` counts of what ran."""
+    import os
+    from pathlib import Path
+
+    from nmsim.replay import replay
+    from nmsim.replay.driver import functional_pass, reprice, timing_pass
+
+    cfg, mapped, toks = _prepare(params)
+    passes = {"functional": 0, "timing": 0, "repriced": 0}
+    if not (context.get("share_functional") or context.get("share_timed")):
+        passes.update(functional=1, timing=1)
+        return _metrics(replay(cfg, mapped=mapped, tokens=toks).summary), passes
+    d = Path(context["record_dir"])
+    d.mkdir(parents=True, exist_ok=True)
+    fkey = functional_key(cfg, mapped, toks)
+    tkey = timed_key(fkey, mapped)
+    timed = d / f"{tkey}.timed.pkl"
+    if timed.exists():
+        rec, state = _load_pickle(timed)
+        passes["repriced"] = 1
+        return _metrics(reprice(mapped, toks, rec, state).summary), passes
+    record, fstate = d / f"{fkey}.record.npz", d / f"{fkey}.functional.pkl"
+    if record.exists() and fstate.exists():
+        state = _load_pickle(fstate)
+    else:
+        tmp = d / f".{fkey}.{os.getpid()}.npz.tmp"
+        try:
+            state = functional_pass(cfg, mapped, toks, tmp)
+            os.replace(tmp, record)  # the state last: its presence means the record is complete
+            _save_pickle(fstate, state)
+        finally:
+            tmp.unlink(missing_ok=True)
+        passes["functional"] = 1
+    res = timing_pass(cfg, mapped, toks, record, state)
+    passes["timing"] = 1
+    if context.get("share_timed"):
+        _save_pickle(timed, (res.record, state))
+    return _metrics(res.summary), passes
+
+
+def _metrics(s: dict) -> dict[str, float | int | str]:
+    """A replay summary as the flat metrics of a sweep row."""
     e = s["energy_nj_per_token"]
     out: dict[str, float | int | str] = {
         "energy_per_token_nj": e["total"],

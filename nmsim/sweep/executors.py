@@ -79,7 +79,8 @@ class Executor:
     def start(self, kind: str) -> None:
         raise NotImplementedError
 
-    def submit(self, config: dict) -> Any:
+    def submit(self, config: dict, context: dict | None = None) -> Any:
+        """Run ``execute_point(config, context)``; ``context``: the sharing context (or ``None``)."""
         raise NotImplementedError
 
     def wait_any(self, futures: Iterable[Any]) -> set:
@@ -102,10 +103,10 @@ class InlineExecutor(Executor):
     def start(self, kind: str) -> None:
         warm_kind(kind)
 
-    def submit(self, config: dict) -> cf.Future:
+    def submit(self, config: dict, context: dict | None = None) -> cf.Future:
         fut: cf.Future = cf.Future()
         try:
-            fut.set_result(execute_point(config))
+            fut.set_result(execute_point(config, context))
         except BaseException as exc:  # noqa: BLE001 - re-raised by result()
             fut.set_exception(exc)
         return fut
@@ -138,10 +139,10 @@ class LocalExecutor(Executor):
             initargs=(kind, os.getpid()),
         )
 
-    def submit(self, config: dict) -> cf.Future:
+    def submit(self, config: dict, context: dict | None = None) -> cf.Future:
         assert self._pool is not None
         try:
-            return self._pool.submit(execute_point, config)
+            return self._pool.submit(execute_point, config, context)
         except cf.process.BrokenProcessPool as exc:
             raise SweepError(f"a local worker process died ({exc}); finished points are kept, run again to resume") from None
 
@@ -296,10 +297,11 @@ class DaskExecutor(Executor):
         except AttributeError:  # pragma: no cover - distributed < 2023.9
             self.client.register_worker_plugin(NmsimWorkerSetup(kind), name="nmsim-sweep-setup")
 
-    def submit(self, config: dict) -> Any:
+    def submit(self, config: dict, context: dict | None = None) -> Any:
         from nmsim.sweep.spec import config_hash
 
-        return self.client.submit(execute_point, config, key=f"nmsim-point-{config_hash(config)}", retries=0)
+        return self.client.submit(execute_point, config, context, key=f"nmsim-point-{config_hash(config)}",
+                                  retries=0)
 
     def result(self, future: Any) -> dict:
         try:

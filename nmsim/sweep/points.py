@@ -69,6 +69,12 @@ class PointKind:
     check: Callable[[], None] | None = None
     required_metrics: tuple[str, ...] = ()
     objectives: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(DEFAULT_OBJECTIVES))
+    #: ``share_groups(params) -> (functional group, timed group)``: points of a group may reuse the work of
+    #: the group's first point (the runner holds them back until it is done); ``None``: no sharing
+    share_groups: Callable[[dict[str, Any]], tuple[str, str]] | None = None
+    #: ``run_shared(params, context) -> (metrics, passes)``: ``run`` with the runner's ``context``
+    #: (``record_dir``, ``share_functional``, ``share_timed``); ``passes``: counts of what ran
+    run_shared: Callable[[dict[str, Any], dict[str, Any]], tuple[Mapping[str, Any], dict[str, int]]] | None = None
 
 
 _KINDS: dict[str, PointKind] = {}
@@ -112,21 +118,31 @@ def _plain(name: str, value: Any) -> float | int | str:
     raise TypeError(f"metric '{name}' has type {type(value).__name__}; expected float, int or str")
 
 
-def run_point(config: Mapping[str, Any]) -> Metrics:
+def run_point(config: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> Metrics:
     """Compute one point: ``config`` is a resolved ``{"kind", "params"}`` dict.
 
     This is the function that every executor runs (pure and picklable by
-    reference).  Returns the metrics, sorted by name.
+    reference).  Returns the metrics, sorted by name.  ``context``: the
+    runner's sharing context (kinds with ``run_shared``); it never changes
+    the metrics.
     """
+    return _run_point(config, context)[0]
+
+
+def _run_point(config: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> tuple[Metrics, dict | None]:
     kind = get_kind(config["kind"])
-    raw = kind.run(dict(config["params"]))
+    passes = None
+    if context is not None and kind.run_shared is not None:
+        raw, passes = kind.run_shared(dict(config["params"]), dict(context))
+    else:
+        raw = kind.run(dict(config["params"]))
     if not isinstance(raw, Mapping):
         raise TypeError(f"point kind '{kind.name}' returned {type(raw).__name__}, not a dict of metrics")
     metrics = {str(k): _plain(str(k), v) for k, v in raw.items()}
     missing = [m for m in kind.required_metrics if m not in metrics]
     if missing:
         raise TypeError(f"point kind '{kind.name}' did not return metric(s) {', '.join(missing)}")
-    return dict(sorted(metrics.items()))
+    return dict(sorted(metrics.items())), passes
 
 
 # ----------------------------------------------------------------- worker side
@@ -145,10 +161,10 @@ def warm_kind(name: str) -> None:
     _WARMED.add(name)
 
 
-def execute_point(config: Mapping[str, Any]) -> dict[str, Any]:
+def execute_point(config: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Worker entry point: run one point and report how it went.
 
-    Returns ``{"ok": True, "metrics": {...}, "wall_s": float, "worker": str}``
+    Returns ``{"ok": True, "metrics": {...}, "wall_s": float, "worker": str, "passes": {...} or None}``
     or, when the point raises an input error (:class:`NmsimError`, e.g. a
     network that does not fit the chip), ``{"ok": False, "error": "..."}``.
     Any other exception is a bug and propagates.
@@ -161,11 +177,12 @@ def execute_point(config: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        metrics = run_point(config)
+        metrics, passes = _run_point(config, context)
     except NmsimError as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0,
                 "worker": worker}
-    return {"ok": True, "metrics": metrics, "wall_s": time.perf_counter() - t0, "worker": worker}
+    return {"ok": True, "metrics": metrics, "wall_s": time.perf_counter() - t0, "worker": worker,
+            "passes": passes}
 
 
 # ---------------------------------------------------------------------- replay
@@ -191,6 +208,14 @@ def _replay_warm() -> None:
     _replay_module().warm()
 
 
+def _replay_share_groups(params: dict[str, Any]) -> tuple[str, str]:
+    return _replay_module().share_groups(params)
+
+
+def _replay_run_shared(params: dict[str, Any], context: dict[str, Any]):
+    return _replay_module().sweep_point_shared(params, context)
+
+
 register_point_kind(
     PointKind(
         name="replay",
@@ -198,6 +223,8 @@ register_point_kind(
         validate=_replay_validate,
         warm=_replay_warm,
         required_metrics=REPLAY_METRICS,
+        share_groups=_replay_share_groups,
+        run_shared=_replay_run_shared,
     )
 )
 

@@ -26,13 +26,67 @@ class SweepSummary:
     executor: str
     wall_s: float
     failures: list[tuple[int, str]] = dataclasses.field(default_factory=list)  #: (point_index, error)
+    #: what the points of this run ran (kinds that report passes, e.g. ``replay``; else ``None``):
+    #: ``{"functional": n, "timing": n, "repriced": n}``
+    passes: dict[str, int] | None = None
 
     def line(self) -> str:
         text = (
             f"sweep '{self.name}': {self.planned} points, {self.skipped} already done, {self.ran} run, "
             f"{self.failed} failed ({self.executor}, {self.wall_s:.1f} s) -> {self.out_dir}"
         )
+        if self.passes is not None:
+            p = self.passes
+            text += (f"; {p['functional']} functional pass{'es' if p['functional'] != 1 else ''}, "
+                     f"{p['timing']} timing pass{'es' if p['timing'] != 1 else ''}, "
+                     f"{p['repriced']} re-pricing{'s' if p['repriced'] != 1 else ''}")
         return text
+
+
+#: the sweep store's folder for records shared between points (``docs/sweeps.md``, "Shared passes")
+RECORDS_DIR = "records"
+
+
+class _Sharing:
+    """Which points wait for which (kinds with ``share_groups``): a point runs once the first point of
+    its functional group and the first of its timed group have finished, so that it can reuse their
+    stored records; ``context(p)`` tells the point whether others will reuse its work."""
+
+    def __init__(self, kind, points: list[Point], todo: list[Point], record_dir: Path):
+        self.on = kind.share_groups is not None and kind.run_shared is not None
+        self.record_dir = str(record_dir)
+        self.groups: dict[int, tuple[str, str]] = {}
+        self.first: dict[str, int] = {}
+        size: dict[str, int] = {}
+        if not self.on:
+            return
+        for p in points:  # group sizes over the whole plan (finished points may have left records)
+            g = kind.share_groups(dict(p.params))
+            self.groups[p.index] = g
+            for key in (("f", g[0]), ("t", g[1])):
+                size[key] = size.get(key, 0) + 1
+        for p in todo:
+            for key in (("f", self.groups[p.index][0]), ("t", self.groups[p.index][1])):
+                self.first.setdefault(key, p.index)
+        self.size = size
+        self.finished: set[int] = set()
+
+    def ready(self, p: Point) -> bool:
+        if not self.on:
+            return True
+        f, t = self.groups[p.index]
+        return all(self.first[k] == p.index or self.first[k] in self.finished for k in (("f", f), ("t", t)))
+
+    def context(self, p: Point) -> dict | None:
+        if not self.on:
+            return None
+        f, t = self.groups[p.index]
+        return {"record_dir": self.record_dir, "share_functional": self.size[("f", f)] > 1,
+                "share_timed": self.size[("t", t)] > 1}
+
+    def done(self, p: Point) -> None:
+        if self.on:
+            self.finished.add(p.index)
 
 
 def _progress(total: int, initial: int, enabled: bool, name: str):
@@ -90,26 +144,37 @@ def run_sweep(
         if max_points is not None:
             todo = todo[:max_points]
         ran = 0
+        passes: dict[str, int] | None = None
         if todo:
             warm_kind(spec.kind)  # fill the Numba cache once, before the workers start
             executor.start(spec.kind)
             window = max(2, 2 * executor.capacity)
             pending: dict[Any, Point] = {}
-            queue = list(reversed(todo))
+            queue = list(todo)  # in point order; a point waits there until sharing lets it run
+            share = _Sharing(kind, points, todo, (out_dir / RECORDS_DIR).resolve())
             with _progress(len(points), skipped, progress, spec.name) as bar:
                 while queue or pending:
-                    while queue and len(pending) < window:
-                        p = queue.pop()
-                        pending[executor.submit(p.config)] = p
+                    i = 0
+                    while i < len(queue) and len(pending) < window:
+                        if share.ready(queue[i]):
+                            p = queue.pop(i)
+                            pending[executor.submit(p.config, share.context(p))] = p
+                        else:
+                            i += 1
                     done_now = sorted(executor.wait_any(pending), key=lambda f: pending[f].index)
                     for fut in done_now:
                         p = pending.pop(fut)
                         out = executor.result(fut)  # a bug in a point raises here
+                        share.done(p)
                         config_json = canonical_json(p.config)
                         if out["ok"]:
                             store.add_result(p.config_hash, p.kind, config_json, out["metrics"], __version__,
                                              wall_s=out["wall_s"], worker=out["worker"])
                             ran += 1
+                            if out.get("passes") is not None:
+                                passes = passes or {"functional": 0, "timing": 0, "repriced": 0}
+                                for k, v in out["passes"].items():
+                                    passes[k] = passes.get(k, 0) + int(v)
                         else:
                             store.add_failure(p.config_hash, config_json, out["error"], __version__)
                             failures.append((p.index, out["error"]))
@@ -118,5 +183,5 @@ def run_sweep(
     return SweepSummary(
         name=spec.name, out_dir=out_dir, planned=len(points), skipped=skipped, ran=ran,
         failed=len(failures), executor=executor.description, wall_s=time.perf_counter() - t0,
-        failures=failures,
+        failures=failures, passes=passes,
     )
