@@ -62,9 +62,9 @@ PK_F, PK_DST, PK_COST = 0, 1, 2
 #: link (-1: none).  Channels ``0..n_links-1`` are the links; on a 2-D board channel ``n_links + L`` is
 #: virtual channel 1 of mesh link ``L`` (``nmsim.sim.engine.link_tables``).
 LT_OCC, LT_LAT, LT_STEP, LT_DOWN, LT_RANK, LT_PHYS, LT_SIB = 0, 1, 2, 3, 4, 5, 6
-#: Columns of the per-step link state ``EventWorkspace.link int64[n_links, 8]`` (one 64-byte row per link):
-#: next cycle the link may grant, cycle of its pending TRY (-1: none), packets in its downstream buffer,
-#: size of its waiting heap.
+#: Columns of the per-step link state ``EventWorkspace.link int64[n_channels, 8]`` (one 64-byte row per
+#: channel): next cycle the link may grant (read and written in the physical link's row), cycle of its
+#: pending TRY (-1: none), packets in its downstream buffer, size of its waiting heap.
 WL_NEXT, WL_TRY, WL_BUF, WL_WQN = 0, 1, 2, 3
 #: End of the event free list (``ev_next``).
 NIL = -1
@@ -99,8 +99,8 @@ class Packets(NamedTuple):
 class LinkTables(NamedTuple):
     """Per-model constants of the event loop (:func:`nmsim.sim.engine.link_tables`)."""
 
-    link_tab: np.ndarray  #: int64[n_links, 8], columns ``LT_*``
-    rank_link: np.ndarray  #: int64[n_links]: link of each topological rank
+    link_tab: np.ndarray  #: int64[n_channels, 8], columns ``LT_*``
+    rank_link: np.ndarray  #: int64[n_channels]: channel of each topological rank
     next_link: np.ndarray  #: int64[R, R]: channel out of router ``r`` towards ``rd`` (XY on one chip)
     core_router: np.ndarray  #: int32[C+1]: router of each core, host last
     depth: int  #: router input-buffer depth, packets (>= 1)
