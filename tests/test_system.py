@@ -286,6 +286,58 @@ def test_engine_matches_oracle_on_random_2d_boards(seed):
     assert not problems, "\n".join(problems)
 
 
+def _oracle_first_step_stuck(monkeypatch, share_buffers):
+    """(packets not delivered within 20,000 cycles of their step, packets) over the steps of random 2-D case
+    30005 in the SimPy oracle, up to the first step that jams; ``share_buffers``: both virtual channels of
+    every link use one buffer (no virtual channels)."""
+    from nmsim.oracle import random_case
+    from nmsim.oracle import simpy_chip as sc
+
+    case = random_case(30_005, max_lif=100, max_host=8, max_steps=4, board=True, two_d=True)
+    make = sc._Chip._make_link
+
+    def make_link(self, l):
+        link = make(self, l)
+        if share_buffers and len(link.buffers) == 2:
+            link.buffers = (link.buffer, link.buffer)
+        return link
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+    finish = sc._Chip.run
+
+    def run(self):
+        self.env.run(until=20_000)
+        seen.append((sum(p.syn_end < 0 for p in self.packets), len(self.packets)))
+        if seen[-1][0]:
+            raise Stop
+        return finish(self)
+
+    monkeypatch.setattr(sc._Chip, "_make_link", make_link)
+    monkeypatch.setattr(sc._Chip, "run", run)
+    try:
+        sc.oracle_run(case.model, case.n_steps, case.host_payloads)
+    except Stop:
+        pass
+    finally:
+        monkeypatch.undo()
+    return sum(a for a, _ in seen), sum(b for _, b in seen)
+
+
+def test_without_virtual_channels_a_2d_board_deadlocks(monkeypatch):
+    """The deadlock is real.  Random 2-D case 30005 has 2 x 3 chips of 3 x 3 routers and 1-packet buffers.
+    Run in the SimPy oracle with one buffer shared by both VCs of each link (no virtual channels), a step
+    jams: packets wait on full buffers in a cycle and are never delivered (its steps otherwise end within a
+    few hundred cycles).  With the two VC buffers every packet is delivered, and the engine agrees
+    with the oracle on it (test_engine_matches_oracle_on_random_2d_boards[5])."""
+    stuck, n = _oracle_first_step_stuck(monkeypatch, share_buffers=True)
+    assert n > 0 and stuck > 0
+    stuck, n = _oracle_first_step_stuck(monkeypatch, share_buffers=False)
+    assert n > 0 and stuck == 0
+
+
 # ------------------------------------------------------------------ replay on a board
 def test_same_logits_on_one_chip_and_on_a_board(tmp_path):
     """ptb-egru-small-s90 on one Loihi and on loihi-4chip, layer L2 pinned to cores 32-63 (on the board: the
