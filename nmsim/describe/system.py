@@ -215,10 +215,13 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
                  "modelled yet (give the chip's value)")
     n_chips = board["chips_x"] * board["chips_y"]
     total_cores = n_chips * m.n_cores
-    if total_cores >= limits.MAX_CORES or limits.n_links(n_chips * m.n_routers, total_cores) >= limits.MAX_LINKS:
+    n_ch = limits.n_links(n_chips * m.n_routers, total_cores)
+    if board["chips_x"] > 1 and board["chips_y"] > 1:  # virtual channel 1 of every mesh link (docs/systems.md)
+        n_ch += 4 * n_chips * m.n_routers
+    if total_cores >= limits.MAX_CORES or n_ch >= limits.MAX_LINKS:
         ctx.fail("board.chips_x", f"{n_chips} chips x {m.n_cores} cores = {total_cores} cores, "
-                 f"{limits.n_links(n_chips * m.n_routers, total_cores)} links; the engine packs core and link ids "
-                 f"in 16 bits (cores < {limits.MAX_CORES}, links < {limits.MAX_LINKS})")
+                 f"{n_ch} link channels; the engine packs core and channel ids "
+                 f"in 16 bits (cores < {limits.MAX_CORES}, channels < {limits.MAX_LINKS})")
     return SystemSpec(name=name, description=desc, path=str(path), chip=chip, chips_x=board["chips_x"],
                       chips_y=board["chips_y"], east_west_row=ports["east_west_row"],
                       north_south_col=ports["north_south_col"], latency_cycles=lat, serialization_cycles=ser,

@@ -93,7 +93,7 @@ def random_timing(rng: np.random.Generator, width: int, height: int, zero_latenc
 
 def random_case(
     seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True,
-    board: bool = False,
+    board: bool = False, two_d: bool = False,
 ) -> RandomCase:
     """A random small chip, network, timing and host input, all drawn from ``seed``.
 
@@ -102,15 +102,18 @@ def random_case(
     (zeros and duplicate synapses included), random LIF parameters, host
     payloads in -3..5.  ``zero_latency=False`` keeps every link latency >= 1.  ``board=True``: a row or
     column of 2..3 chips joined by chip-to-chip links of random occupancy and latency (``docs/systems.md``);
-    every latency >= 1.
+    every latency >= 1.  ``two_d=True`` (with ``board``): a 2-D board of 2..3 x 2..3 chips instead, whose
+    mesh links carry two virtual channels.
     """
     rng = np.random.default_rng(seed)
     W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
     system = None
-    if board:  # a row or a column of 2..3 chips of 1..3 x 1..3 routers (2-D boards are refused: docs/systems.md)
+    if board:  # a row or a column (or, two_d, a 2-D board) of 2..3 chips of 1..3 x 1..3 routers
         cw, ch = (int(v) for v in rng.integers(1, [4, 4]))
         n = int(rng.integers(2, 4))
         cx, cy = (n, 1) if rng.random() < 0.5 else (1, n)
+        if two_d:
+            cx, cy = n, int(rng.integers(2, 4))
         occ = int(rng.integers(1, 6))
         system = {"chip_width": cw, "chip_height": ch, "chips_x": cx, "chips_y": cy,
                   "east_west_row": int(rng.integers(ch)), "north_south_col": int(rng.integers(cw)),

@@ -126,6 +126,8 @@ class PacketRecord:
     dst_core: int
     row: int  #: CSR row read at the destination
     links: tuple[int, ...]  #: link ids of the XY path, injection first, ejection last
+    vcs: tuple[int, ...] = ()  #: virtual channel taken on each link of ``links`` (empty: all 0); 2-D boards
+    vc: int = 0  #: virtual channel of the link it waits on now (internal)
     grants: list[int] = field(default_factory=list)  #: grant cycle on each link of ``links``
     seq: int = -1  #: rank of ``key`` among the step's packets
     arrival: int = -1  #: ``a`` = ejection grant + ejection latency
@@ -217,6 +219,28 @@ def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int,
     return tuple(links)
 
 
+def board_vcs(model: CompiledModel, links: tuple[int, ...]) -> tuple[int, ...]:
+    """Virtual channel of each link of a board path (``docs/systems.md``): on a 2-D board (more than one chip
+    in both directions) a mesh hop uses VC 1 once the packet's chip column is its destination's, else VC 0;
+    on a row or a column of chips, and on injection and ejection links, VC 0."""
+    g, Wt, R = model.meta["system"], model.width, model.n_routers
+    if g["chips_x"] == 1 or g["chips_y"] == 1:
+        return (0,) * len(links)
+    last = links[-2] if len(links) > 2 else None
+    if last is None:
+        return (0,) * len(links)
+    r_end, port = divmod(last, 4)  # the destination router is the far end of the last mesh link
+    xe = r_end % Wt + {PORT_E: 1, PORT_W: -1}.get(port, 0)
+    dest_col = xe // g["chip_width"]
+    out = []
+    for L in links:
+        if L >= 4 * R:
+            out.append(0)
+        else:
+            out.append(1 if ((L // 4) % Wt) // g["chip_width"] == dest_col else 0)
+    return tuple(out)
+
+
 def board_crossing(model: CompiledModel, link: int) -> bool:
     """Whether mesh link ``link`` joins two chips of the board."""
     g, Wt = model.meta["system"], model.width
@@ -227,34 +251,42 @@ def board_crossing(model: CompiledModel, link: int) -> bool:
 
 
 def _board_ranks(model: CompiledModel) -> dict[int, int]:
-    """Mesh link -> position in a topological order of the channel-dependency graph of :func:`board_path`
-    over every pair of routers (any topological order gives the same grants)."""
+    """Mesh link -> its first channel's position in a topological order of the dependency graph over channels
+    ``(virtual channel, link)`` of :func:`board_path` and :func:`board_vcs` over every pair of routers.
+    Raises ``ValueError`` if that graph has a cycle (finite buffers could deadlock).  On a board every mesh
+    link has latency >= 1 and freed slots return next cycle, so the mesh arbiters' order in a cycle does
+    not change any grant."""
     cache = model.meta.get("_oracle_board_ranks")
     if cache is not None:
         return cache
     W, R, C = model.width, model.n_routers, model.n_cores
-    succ: dict[int, set] = {}
-    indeg = {L: 0 for L in range(4 * R)}
+    succ: dict[tuple, set] = {}
+    nodes = {(v, L) for v in (0, 1) for L in range(4 * R)}
+    indeg = {n: 0 for n in nodes}
     for a in range(R):
         for b in range(R):
-            path = board_path(_RouterPair(model, a, b), 0, 1)[1:-1]  # mesh links from router a to router b
-            for L1, L2 in zip(path, path[1:]):
-                if L2 not in succ.setdefault(L1, set()):
-                    succ[L1].add(L2)
-                    indeg[L2] += 1
-    ready = sorted(L for L, d in indeg.items() if d == 0)
+            full = board_path(_RouterPair(model, a, b), 0, 1)
+            vcs = board_vcs(model, full)
+            path = [(v, L) for v, L in zip(vcs, full)][1:-1]  # mesh channels from router a to router b
+            for c1, c2 in zip(path, path[1:]):
+                if c2 not in succ.setdefault(c1, set()):
+                    succ[c1].add(c2)
+                    indeg[c2] += 1
+    ready = sorted(n for n, d in indeg.items() if d == 0)
     order = []
     while ready:
-        L = ready.pop(0)
-        order.append(L)
-        for L2 in sorted(succ.get(L, ())):
-            indeg[L2] -= 1
-            if indeg[L2] == 0:
-                ready.append(L2)
+        n = ready.pop(0)
+        order.append(n)
+        for n2 in sorted(succ.get(n, ())):
+            indeg[n2] -= 1
+            if indeg[n2] == 0:
+                ready.append(n2)
         ready.sort()
-    if len(order) != 4 * R:
+    if len(order) != len(nodes):
         raise ValueError("board routes have a cyclic channel dependency")
-    ranks = {L: i for i, L in enumerate(order)}
+    ranks: dict[int, int] = {}
+    for i, (v, L) in enumerate(order):
+        ranks.setdefault(L, i)
     model.meta["_oracle_board_ranks"] = ranks
     return ranks
 
@@ -273,7 +305,7 @@ def _link_rank(model: CompiledModel, link: int) -> int:
     if "system" in model.meta and 4 * R > link:
         return 1 + _board_ranks(model)[link]
     if "system" in model.meta:
-        return 0 if link < 4 * R + C + 1 else 1 + 4 * R
+        return 0 if link < 4 * R + C + 1 else 1 + 8 * R
     if link >= 4 * R + C + 1:  # ejection
         return 1 + 2 * W + 2 * H
     if link >= 4 * R:  # injection
@@ -308,6 +340,7 @@ class _Link:
     lat: int
     phase: int  #: SimPy priority of its arbitration
     buffer: simpy.Container | None  #: downstream router input buffer (None for ejection)
+    buffers: tuple = ()  #: one input buffer per virtual channel (``buffers[0] is buffer``); 2-D boards have 2
     waiting: list = field(default_factory=list)  #: packets whose request cycle is <= now
     free_at: int = 0  #: first cycle it may grant again
     busy: int = 0  #: sum of occ over grants
@@ -401,7 +434,10 @@ class _Chip:
         else:
             occ, lat = F, int(tm[T["local_delivery_cycles"]]) + F - 1
         buffer = simpy.Container(self.env, capacity=self.B) if l < 4 * R + C + 1 else None
-        return _Link(l, occ, lat, phase, buffer)
+        buffers = (buffer,)
+        if l < 4 * R and "system" in m.meta and min(m.meta["system"]["chips_x"], m.meta["system"]["chips_y"]) > 1:
+            buffers = (buffer, simpy.Container(self.env, capacity=self.B))  # virtual channel 1 (docs/systems.md)
+        return _Link(l, occ, lat, phase, buffer, buffers)
 
     # -- processes
 
@@ -428,7 +464,9 @@ class _Chip:
                 continue
             for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
                 dst = int(m.route_core[k])
-                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), path(m, core, dst))
+                links = path(m, core, dst)
+                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), links,
+                                 board_vcs(m, links) if "system" in m.meta else ())
                 self.packets.append(p)
                 cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
                 env.process(self._packet(p))
@@ -437,18 +475,19 @@ class _Chip:
     def _packet(self, p: PacketRecord):
         """Request each link of the path in turn; join the destination's synapse queue at arrival."""
         env, src_cnt = self.env, self.counters[p.src_core]
-        left: _Link | None = None  # the link whose downstream buffer holds the packet
-        for l in p.links:
+        left = None  # the buffer (of a link's virtual channel) that holds the packet
+        for i, l in enumerate(p.links):
             link = self.links[l]
             p.grant = env.event()
+            p.vc = p.vcs[i] if p.vcs else 0  # the virtual channel it asks for on this link
             link.waiting.append(p)
             _wake(link)
             s = yield p.grant
             p.grants.append(s)
             if left is not None:  # leave the previous buffer; the slot is usable from s + 1
                 slot_back = _Phase(env, 1, PHASE_CREDIT)
-                slot_back.callbacks.append(lambda _ev, buf=left.buffer: buf.get(1))
-            left = link
+                slot_back.callbacks.append(lambda _ev, buf=left: buf.get(1))
+            left = link.buffers[p.vc] if link.buffer is not None else None
             if l < 4 * self.m.n_routers and "system" in self.m.meta and board_crossing(self.m, l):
                 src_cnt[A["flit_hop_chip"]] += self.flits
             elif l < 4 * self.m.n_routers:
@@ -517,7 +556,8 @@ class _Chip:
             env.process(self._copy(tree, b, held))
 
     def _arbiter(self, link: _Link):
-        """Each cycle while packets wait: grant the smallest ``seq`` if the link and a slot are free."""
+        """Each cycle while packets wait: grant the smallest ``seq`` if the link is free, among the waiting
+        packets whose virtual channel's buffer has a free slot (one buffer but on 2-D boards)."""
         env = self.env
         while True:
             if not link.waiting:
@@ -527,14 +567,19 @@ class _Chip:
             s = env.now
             assert s > link.last_try, f"link {link.id} arbitrates twice in cycle {s}"
             link.last_try = s
-            buffer_ok = link.buffer is None or link.buffer.level < link.buffer.capacity
-            if s >= link.free_at and buffer_ok:
-                p = min(link.waiting, key=lambda q: q.key)
+            def room(q):
+                if link.buffer is None:
+                    return True
+                buf = link.buffers[getattr(q, "vc", 0)]
+                return buf.level < buf.capacity
+            ready = [q for q in link.waiting if room(q)]
+            if s >= link.free_at and ready:
+                p = min(ready, key=lambda q: q.key)
                 link.waiting.remove(p)
                 link.free_at = s + link.occ
                 link.busy += link.occ
                 if link.buffer is not None:
-                    link.buffer.put(1)  # reserve the slot now (never blocks: checked above)
+                    link.buffers[getattr(p, "vc", 0)].put(1)  # reserve the slot now (never blocks: checked above)
                 p.grant.succeed(s)
             if link.waiting:
                 yield _Phase(env, 1, link.phase)  # try again next cycle

@@ -14,6 +14,16 @@ The routes are not XY on the whole board (a packet may go east, then west inside
 links' grant order within a cycle is a topological order of the routes' channel-dependency graph
 (:func:`topo_rank`): every link ranks before every link a packet can take right after it, which is what
 the event loop needs (``nmsim.sim.events``, module doc).  A cyclic graph is refused.
+
+Virtual channels (2-D boards, ``docs/systems.md``).  On a board with ``chips_x > 1`` and ``chips_y > 1`` the
+port routes have a cyclic dependency over physical links, so every mesh link carries two virtual channels
+(VCs), each with its own input buffer at the downstream router: a hop out of router ``r`` towards ``rd``
+uses VC 0 while the chip columns of ``r`` and ``rd`` differ (the chip-level X phase) and VC 1 once they
+match (the Y phase and the last leg inside the destination chip) (:func:`vc_classes`).  A packet's class
+never decreases along its route, and each class's dependency graph is acyclic, so the graph over
+``(link, VC)`` channels is acyclic and finite buffers cannot deadlock (Dally and Seitz 1987).
+:func:`check_deadlock_free` verifies both facts from the tables, for every route; :func:`topo_rank` orders
+the channels.  Rows and columns of chips need one class and keep one VC.
 """
 
 from __future__ import annotations
@@ -106,22 +116,91 @@ def hop_tables(g: dict, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return hx, hy, hc
 
 
-def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Mesh links (``0..4R-1``) in a topological order of the channel-dependency graph of ``nxt``
-    (edges ``L1 -> L2`` when some route takes ``L2`` right after ``L1``); ties go to the smaller
-    ``key`` row (``int64[4R, 3]``, the single-chip rank key).  Raises ``ValueError`` on a cycle."""
+def n_vcs(g: dict) -> int:
+    """Virtual channels per mesh link: 2 on a 2-D board (``chips_x > 1`` and ``chips_y > 1``), else 1."""
+    return 2 if g["chips_x"] > 1 and g["chips_y"] > 1 else 1
+
+
+def vc_classes(g: dict) -> np.ndarray:
+    """``int64[R, R]``: virtual channel (class) of the hop out of router ``r`` towards router ``rd``: 0 while
+    their chip columns differ, 1 once they match; all 0 on a row or column of chips (:func:`n_vcs`)."""
+    W, H, CX, CY = g["chip_width"], g["chip_height"], g["chips_x"], g["chips_y"]
+    Wt = W * CX
+    R = Wt * H * CY
+    if n_vcs(g) == 1:
+        return np.zeros((R, R), np.int64)
+    col = (np.arange(R) % Wt) // W
+    return (col[:, None] == col[None, :]).astype(np.int64)
+
+
+def _dependencies(g: dict, nxt: np.ndarray, vc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges ``c1 -> c2`` of the channel-dependency graph (channel ``c = vc * 4R + link``): some route takes
+    channel ``c2`` right after ``c1`` (``int64`` arrays, unique, sorted)."""
     R = nxt.shape[0]
     down = link_down(g)
     L1 = nxt.reshape(-1)
+    v1 = vc.reshape(-1)
     dst = np.tile(np.arange(R), R)
     ok = L1 >= 0
-    L1, dst = L1[ok], dst[ok]
+    L1, v1, dst = L1[ok], v1[ok], dst[ok]
     r = down[L1]
     ok = r != dst
-    L1, L2 = L1[ok], nxt[r[ok], dst[ok]]
-    edges = np.unique(L1 * (4 * R) + L2)
-    a, b = edges // (4 * R), edges % (4 * R)
-    n = 4 * R
+    L1, v1, r, dst = L1[ok], v1[ok], r[ok], dst[ok]
+    c1, c2 = v1 * (4 * R) + L1, vc[r, dst] * (4 * R) + nxt[r, dst]
+    n = 4 * R * int(vc.max(initial=0) + 1)
+    edges = np.unique(c1 * n + c2)
+    return edges // n, edges % n
+
+
+def _acyclic(n: int, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the graph on nodes ``0..n-1`` with edges ``a -> b`` has no cycle (Kahn's algorithm)."""
+    indeg = np.bincount(b, minlength=n)
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], b[order]
+    ptr = np.searchsorted(a, np.arange(n + 1))
+    stack = [v for v in range(n) if indeg[v] == 0]
+    seen = 0
+    while stack:
+        v = stack.pop()
+        seen += 1
+        for w in b[ptr[v]:ptr[v + 1]].tolist():
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                stack.append(w)
+    return seen == n
+
+
+def check_deadlock_free(g: dict, nxt: np.ndarray, vc: np.ndarray) -> None:
+    """Raise ``ValueError`` unless the routes ``nxt`` with virtual channels ``vc`` (``int64[R, R]`` each) are
+    deadlock-free: along every route the class never decreases, and the dependency graph of each class
+    (edges between two channels of that class) is acyclic.  Together these make the whole channel graph
+    acyclic: a cycle cannot climb classes and come back."""
+    R = nxt.shape[0]
+    a, b = _dependencies(g, nxt, vc)
+    ca, cb = a // (4 * R), b // (4 * R)
+    if (cb < ca).any():
+        i = int(np.flatnonzero(cb < ca)[0])
+        raise ValueError(f"board routes go down a virtual-channel class (link {int(a[i] % (4 * R))} VC {int(ca[i])} "
+                         f"-> link {int(b[i] % (4 * R))} VC {int(cb[i])}); deadlock possible")
+    for v in range(int(vc.max(initial=0)) + 1):
+        inside = (ca == v) & (cb == v)
+        if not _acyclic(4 * R, a[inside] % (4 * R), b[inside] % (4 * R)):
+            raise ValueError(f"board routes have a cyclic channel dependency in virtual-channel class {v} "
+                             "(deadlock possible); move the ports (systems: [ports])")
+
+
+def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray, vc: np.ndarray | None = None) -> np.ndarray:
+    """Channels (``c = vc * 4R + link``, ``0..n_vcs * 4R - 1``) in a topological order of the channel-dependency
+    graph of ``nxt`` and ``vc`` (default: one class; edges ``c1 -> c2`` when some route takes ``c2`` right after
+    ``c1``); ties go to the smaller ``(vc, key)`` (``key int64[4R, 3]``, the single-chip rank key).  Raises
+    ``ValueError`` unless :func:`check_deadlock_free` holds."""
+    R = nxt.shape[0]
+    vc = np.zeros_like(nxt) if vc is None else vc
+    check_deadlock_free(g, nxt, vc)
+    nv = int(vc.max(initial=0)) + 1
+    a, b = _dependencies(g, nxt, vc)
+    n = 4 * R * nv
+    key = np.concatenate([np.column_stack([np.full(4 * R, v, np.int64), key]) for v in range(nv)])
     indeg = np.bincount(b, minlength=n)
     order = np.argsort(a, kind="stable")
     a, b = a[order], b[order]
@@ -142,4 +221,5 @@ def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray) -> np.ndarray:
     return np.array(out, np.int64)
 
 
-__all__ = ["next_links", "link_down", "chip_of_router", "crossing", "hop_tables", "topo_rank"]
+__all__ = ["next_links", "link_down", "chip_of_router", "crossing", "hop_tables", "n_vcs", "vc_classes",
+           "check_deadlock_free", "topo_rank"]

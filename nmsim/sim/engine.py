@@ -41,6 +41,12 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
     ``hops_c [R, R]`` (chip-to-chip hops; all 0 on one chip).  A model marked with
     ``meta["system"]`` (:func:`nmsim.describe.system.attach`) routes through the chips' ports
     (:mod:`nmsim.sim.board_routes`) and its chip-to-chip links take the system's occupancy and latency.
+
+    ``link_tab`` (the event loop's, :mod:`nmsim.sim.events`) has one row per *channel*: the ``n_links``
+    physical links, and on a 2-D board one more per mesh link, its virtual channel 1 (channel
+    ``n_links + L`` of mesh link ``L``; ``LT_PHYS``/``LT_SIB`` name the physical link and the other VC);
+    ``next_link`` and ``rank_link``/``link_rank`` are then in channels.  Every other table is per physical
+    link.
     """
     Wd, H, C, R = model.width, model.height, model.n_cores, model.n_routers
     tim = model.timing
@@ -70,6 +76,8 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
         key[E] = (5, c, 0)
     rank_link = np.lexsort((key[:, 2], key[:, 1], key[:, 0])).astype(np.int64)
     board = model.meta.get("system")
+    phys = np.arange(NL, dtype=np.int64)  # physical link of each channel
+    sib = np.full(NL, -1, np.int64)  # the other virtual channel of the same physical link (-1: none)
     if board is None:
         xs, ys = np.arange(R) % Wd, np.arange(R) // Wd
         hops_x = np.abs(xs[:, None] - xs[None, :]).astype(np.int64)
@@ -83,13 +91,23 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
         hops_x, hops_y, hops_c = br.hop_tables(board, next_link)
         cross = br.crossing(board)
         occ[:4 * R][cross], lat[:4 * R][cross] = board["link_occ"], board["link_lat"]
-        mesh_order = br.topo_rank(board, next_link, key[:4 * R])
-        rank_link = np.concatenate([rank_link[:C + 1], mesh_order, rank_link[-(C + 1):]])
-    link_rank = np.empty(NL, np.int64)
-    link_rank[rank_link] = np.arange(NL)
-    link_tab = np.zeros((NL, 8), np.int64)
-    link_tab[:, ev.LT_OCC], link_tab[:, ev.LT_LAT], link_tab[:, ev.LT_STEP] = occ, lat, np.maximum(occ, 1)
-    link_tab[:, ev.LT_DOWN], link_tab[:, ev.LT_RANK] = down, link_rank
+        vc = br.vc_classes(board)
+        order = br.topo_rank(board, next_link, key[:4 * R], vc)  # channels vc * 4R + link
+        if br.n_vcs(board) > 1:  # 2-D board: VC 1 of mesh link L is channel NL + L
+            mesh = np.arange(4 * R, dtype=np.int64)
+            phys, sib = np.concatenate([phys, mesh]), np.concatenate([sib, -np.ones(4 * R, np.int64)])
+            sib[mesh], sib[NL + mesh] = NL + mesh, mesh
+            next_link = np.where((vc == 1) & (next_link >= 0), NL + next_link, next_link)
+            order = np.where(order >= 4 * R, NL + order - 4 * R, order)
+        rank_link = np.concatenate([rank_link[:C + 1], order, rank_link[-(C + 1):]])
+    n_ch = phys.size
+    link_rank = np.empty(n_ch, np.int64)
+    link_rank[rank_link] = np.arange(n_ch)
+    link_tab = np.zeros((n_ch, 8), np.int64)
+    link_tab[:, ev.LT_OCC], link_tab[:, ev.LT_LAT], link_tab[:, ev.LT_STEP] = occ[phys], lat[phys], \
+        np.maximum(occ[phys], 1)
+    link_tab[:, ev.LT_DOWN], link_tab[:, ev.LT_RANK] = down[phys], link_rank
+    link_tab[:, ev.LT_PHYS], link_tab[:, ev.LT_SIB] = phys, sib
     return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
                 link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
                 hops_x=hops_x, hops_y=hops_y, hops_c=hops_c)
@@ -124,7 +142,10 @@ class Engine:
                              f"(n_cores < {MAX_CORES}, n_links < {MAX_LINKS})")
         self.neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int32)
         self.lt = link_tables(model)
-        NL = model.n_links
+        NL = self.lt["link_tab"].shape[0]  # channels: the links, plus virtual channel 1 on a 2-D board
+        if NL >= MAX_LINKS:
+            raise ValueError(f"{NL} link channels ({model.n_links} links and their second virtual channels): the "
+                             f"engine packs channel ids in 16 bits (< {MAX_LINKS})")
         depth = int(model.timing[T["router_buffer_packets"]])
         cores_per_router = np.bincount(model.core_router, minlength=model.n_routers).max()
         # work arrays, reused by every step

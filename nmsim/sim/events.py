@@ -35,6 +35,13 @@ Readings of the spec made here (all agree with the SimPy oracle on random cases)
   most once per cycle, so a core's arrivals come in strictly increasing ``a``
   and are served online, in ``(a, seq)`` order, without a queue.
 
+Virtual channels (2-D boards, ``docs/systems.md``): each channel has its own waiting heap and
+downstream buffer (``WL_BUF``); the physical link's busy time (``WL_NEXT``) is kept in its own row and
+shared by its channels.  A physical link grants at most one packet per cycle: the smallest ``seq``
+waiting on any of its channels whose buffer has a free slot.  A channel visited before its sibling
+yields (and is tried again next cycle) if the sibling could grant an older packet; both channels'
+buffers are still as at the start of the cycle then, since every channel that drains them ranks later.
+
 Integer-only, no allocation inside (compiled without NRT), every tie broken by ``seq`` or rank.
 """
 
@@ -50,12 +57,14 @@ from nmsim.jit import JIT
 
 #: Columns of the per-packet record ``Packets.pk int64[cap, 3]`` (written by ``build_packets``).
 PK_F, PK_DST, PK_COST = 0, 1, 2
-#: Columns of ``LinkTables.link_tab int64[n_links, 8]``: occupancy, head latency, ``max(occ, 1)``,
-#: downstream router (-1: none), topological rank.
-LT_OCC, LT_LAT, LT_STEP, LT_DOWN, LT_RANK = 0, 1, 2, 3, 4
-#: Columns of the per-step link state ``EventWorkspace.link int64[n_links, 8]`` (one 64-byte row per link):
-#: next cycle the link may grant, cycle of its pending TRY (-1: none), packets in its downstream buffer,
-#: size of its waiting heap.
+#: Columns of ``LinkTables.link_tab int64[n_channels, 8]``: occupancy, head latency, ``max(occ, 1)``,
+#: downstream router (-1: none), topological rank, physical link, the other virtual channel of that
+#: link (-1: none).  Channels ``0..n_links-1`` are the links; on a 2-D board channel ``n_links + L`` is
+#: virtual channel 1 of mesh link ``L`` (``nmsim.sim.engine.link_tables``).
+LT_OCC, LT_LAT, LT_STEP, LT_DOWN, LT_RANK, LT_PHYS, LT_SIB = 0, 1, 2, 3, 4, 5, 6
+#: Columns of the per-step link state ``EventWorkspace.link int64[n_channels, 8]`` (one 64-byte row per
+#: channel): next cycle the link may grant (read and written in the physical link's row), cycle of its
+#: pending TRY (-1: none), packets in its downstream buffer, size of its waiting heap.
 WL_NEXT, WL_TRY, WL_BUF, WL_WQN = 0, 1, 2, 3
 #: End of the event free list (``ev_next``).
 NIL = -1
@@ -90,9 +99,9 @@ class Packets(NamedTuple):
 class LinkTables(NamedTuple):
     """Per-model constants of the event loop (:func:`nmsim.sim.engine.link_tables`)."""
 
-    link_tab: np.ndarray  #: int64[n_links, 8], columns ``LT_*``
-    rank_link: np.ndarray  #: int64[n_links]: link of each topological rank
-    next_link: np.ndarray  #: int64[R, R]: mesh link out of router ``r`` towards ``rd`` (XY)
+    link_tab: np.ndarray  #: int64[n_channels, 8], columns ``LT_*``
+    rank_link: np.ndarray  #: int64[n_channels]: channel of each topological rank
+    next_link: np.ndarray  #: int64[R, R]: channel out of router ``r`` towards ``rd`` (XY on one chip)
     core_router: np.ndarray  #: int32[C+1]: router of each core, host last
     depth: int  #: router input-buffer depth, packets (>= 1)
 
@@ -270,11 +279,12 @@ def _request(ws, link_tab, free_head, t, L, q, cap, mask, depth, ej0):
         ws.err[0] = _WAIT_HEAP
         return free_head, 0
     wl[uL, WL_WQN] = heap_push(ws.wq, L * cap, n, q)
-    if t < wl[uL, WL_NEXT]:
-        if wl[uL, WL_TRY] != wl[uL, WL_NEXT]:
-            wl[uL, WL_TRY] = wl[uL, WL_NEXT]
-            return _wheel_push(ws, free_head, wl[uL, WL_NEXT] & mask, L, -1), 1
-    elif L >= ej0 or wl[uL, WL_BUF] < depth:
+    nx = wl[np.uint64(link_tab[uL, LT_PHYS]), WL_NEXT]  # the physical link's busy time
+    if t < nx:
+        if wl[uL, WL_TRY] != nx:
+            wl[uL, WL_TRY] = nx
+            return _wheel_push(ws, free_head, nx & mask, L, -1), 1
+    elif (L >= ej0 and link_tab[uL, LT_DOWN] < 0) or wl[uL, WL_BUF] < depth:  # ejection: no buffer
         _mark(ws.dbits, link_tab[uL, LT_RANK])
     return free_head, 0
 
@@ -314,6 +324,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
     C = inj_ptr.shape[0] - 2
     inj0 = 4 * next_link.shape[0]
     ej0 = inj0 + C + 1
+    ej1 = ej0 + C + 1  # channels from ej1 on: virtual channel 1 of the mesh links (2-D boards)
     cap = ws.wq.shape[0] // NL
     W = bucket.shape[0]
     mask = W - 1
@@ -323,6 +334,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
         wl[np.uint64(L), WL_TRY] = -1
         wl[np.uint64(L), WL_BUF] = 0
         wl[np.uint64(L), WL_WQN] = 0
+    for L in range(out_link_busy.shape[0]):  # per physical link (channels may be more)
         out_link_busy[L] = 0
     dbits[:] = 0
     dnext[:] = 0
@@ -398,6 +410,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                 dbits[np.uint64(w)] = bits ^ low
                 L = rank_link[np.uint64(w * 64 + _CTZ[(low * _DEBRUIJN) >> _U58])]
                 uL = np.uint64(L)
+                uP = np.uint64(link_tab[uL, LT_PHYS])  # its physical link (itself but for VC 1)
                 inj = inj0 <= L < ej0
                 if inj:
                     c = L - inj0
@@ -421,21 +434,32 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     nw = wl[uL, WL_WQN]
                     if nw == 0:
                         continue
-                    x = wl[uL, WL_NEXT]
+                    x = wl[uP, WL_NEXT]
                     if t < x:
                         if wl[uL, WL_TRY] != x:
                             free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL)
                             pending += ne
                             has_next = has_next or nb
                         continue
-                    if L < inj0 and wl[uL, WL_BUF] >= depth:
+                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= depth:
                         continue
+                    sb = link_tab[uL, LT_SIB]
+                    if sb >= 0 and link_tab[np.uint64(sb), LT_RANK] > link_tab[uL, LT_RANK]:
+                        uS = np.uint64(sb)  # the sibling VC, visited later this cycle: does it hold an older packet?
+                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < depth and ws.wq[np.uint64(sb * cap)] < \
+                                ws.wq[np.uint64(L * cap)]:
+                            _mark(dbits, link_tab[uS, LT_RANK])
+                            free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, t + 1, W, mask,
+                                                               NL)
+                            pending += ne
+                            has_next = has_next or nb
+                            continue
                     q = heap_pop(ws.wq, L * cap, nw)
                     wl[uL, WL_WQN] = nw - 1
                     p, d, b = q >> 32, (q >> 16) & 0xFFFF, (q & 0xFFFF) - 1
                 # grant packet p on link L at cycle t
-                wl[uL, WL_NEXT] = t + link_tab[uL, LT_STEP]
-                out_link_busy[uL] += link_tab[uL, LT_OCC]
+                wl[uP, WL_NEXT] = t + link_tab[uL, LT_STEP]
+                out_link_busy[uP] += link_tab[uL, LT_OCC]
                 if b >= 0:  # leaves the buffer it sat in; the slot is usable again from t + 1
                     if wl[np.uint64(b), WL_BUF] == depth:
                         _mark(dnext, link_tab[np.uint64(b), LT_RANK])
@@ -444,10 +468,10 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                 if trace:
                     i = tr.ptr[p] + tr.hop[p]
                     tr.grant[i] = t
-                    tr.link[i] = L
+                    tr.link[i] = uP
                     tr.hop[p] += 1
                 lat = link_tab[uL, LT_LAT]
-                if L >= ej0:  # ejection: arrival at the synapse unit, served online (see module doc)
+                if ej0 <= L < ej1:  # ejection: arrival at the synapse unit, served online (see module doc)
                     a = t + lat
                     start = max(a, out_syn_free[np.uint64(d)])
                     out_syn_free[np.uint64(d)] = start + pk[np.uint64(p), PK_COST]
@@ -467,7 +491,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                         free_head = _wheel_push(ws, free_head, (t + lat) & mask, L2, q)
                         pending += 1
                 # follow-up: when can L grant again?  (a full buffer needs nothing: its slot's return re-dirties L)
-                if L < ej0 and wl[uL, WL_BUF] >= depth:
+                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= depth:
                     pass
                 elif inj:
                     h = inj_head[np.uint64(c)]
@@ -477,7 +501,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                         pending += ne
                         has_next = has_next or nb
                 elif wl[uL, WL_WQN] > 0:
-                    free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, wl[uL, WL_NEXT], W,
+                    free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, wl[uP, WL_NEXT], W,
                                                        mask, NL)
                     pending += ne
                     has_next = has_next or nb
@@ -487,6 +511,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
     return _OK
 
 
-__all__ = ["PK_F", "PK_DST", "PK_COST", "LT_OCC", "LT_LAT", "LT_STEP", "LT_DOWN", "LT_RANK", "NIL", "EventError",
+__all__ = ["PK_F", "PK_DST", "PK_COST", "LT_OCC", "LT_LAT", "LT_STEP", "LT_DOWN", "LT_RANK", "LT_PHYS",
+           "LT_SIB", "NIL", "EventError",
            "Packets", "LinkTables", "EventWorkspace", "EventTrace", "wheel_size", "new_workspace", "grow_workspace",
            "no_trace", "new_trace", "heap_push", "heap_pop", "run_events"]
