@@ -11,13 +11,19 @@ class NmsimWorkerSetup(WorkerPlugin):
     Numba kernels (loads the on-disk cache when the driver shares it)."""
 
     def __init__(self, kind: str):
+        import os
+
         self.kind = kind
+        self.driver_pid = os.getpid()  # pickled with the plugin: the process that registered it
 
     def setup(self, worker) -> None:  # noqa: D401 - dask hook
+        import os
+
         from nmsim.sweep.executors import limit_threads
         from nmsim.sweep.points import warm_kind
 
-        limit_threads()
+        if os.getpid() != self.driver_pid:  # an in-process worker (LocalCluster(processes=False)) shares the
+            limit_threads()                 # driver's thread pools and environment: leave them alone
         warm_kind(self.kind)
 
 
