@@ -175,3 +175,32 @@ def test_chip_timestep_reads_the_chip():
     assert t.step_cycles.tolist() == [3, 3] and t.real_time_violations == 1
     b = chip_timestep([1, 5], load_chip("test-2x2"))
     assert (b.mode, b.period_cycles, b.step_cycles.tolist()) == ("barrier", 0, [1, 5])
+
+
+def test_static_lines_accepts_one_core_flat_and_0_1_masks():
+    """One in-use core given as flat ``[n_steps]`` arrays, and masks as 0/1 integers (not bool).
+
+    T = 10, 4; core busy 3 then 0, gated in step 1, woken in neither: working 3 + 0; idle 10 - 3 = 7, 0;
+    gated 0, 1 core.  Lines (x 10 ns): active 2.0 x 3; idle 0.5 x 7; gated 0.25 x 4; chip 3.0 x (10, 4)."""
+    L = static_lines([10, 4], [3, 0], 0, [0, 1], [0, 0], P, HZ)
+    assert {k: v.tolist() for k, v in L.items()} == {
+        "static_active": [60.0, 0.0], "static_idle": [35.0, 0.0], "static_gated": [0.0, 10.0],
+        "static_chip": [300.0, 120.0], "wake": [0.0, 0.0]}
+    L = static_lines([10, 4], [3, 0], 0, [[0], [1]], [0, 1], P, HZ)     # a wake-up given flat
+    assert L["wake"].tolist() == [0.0, 7.0]
+
+
+def test_static_lines_counts_idle_core_cycles_in_int64():
+    """int32 step lengths: 4 unused powered cores x 2**30 cycles = 2**32 core-cycles, past int32.
+    1 GHz (1 ns per cycle), idle 1.0 mW: (2**30 + 4 x 2**30) x 1.0 pJ."""
+    L = static_lines(np.array([2**30], np.int32), [[0]], 4, [[False]], [[False]], PowerParams(0.0, 1.0), 1e9)
+    assert L["static_idle"].tolist() == [5.0 * 2**30]
+
+
+def test_timestep_results_have_the_documented_dtypes():
+    """``step_cycles`` int64 and ``overrun`` bool whatever the input's integer width; fixed mode needs a period."""
+    for mode, period in (("barrier", 0), ("fixed", 3)):
+        s = apply_timestep(np.array([2, 5], np.int32), mode, period)
+        assert s.step_cycles.dtype == np.int64 and s.overrun.dtype == bool
+    with pytest.raises(ValueError, match="got 0"):
+        apply_timestep([1], "fixed")                 # the default period (0) is not a fixed period
