@@ -7,9 +7,12 @@ gated core costs 7 pJ and 4 cycles; a 100 MHz clock (10 ns per cycle).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from nmsim.account import account, price_steps
 from nmsim.account.static import (BUSY_TIMING, LINES, PowerParams, busy_cycles, busy_vector, chip_static_args,
                                   gating, static_and_time, static_lines)
 from nmsim.account.timestep import MODES, OVERRUN, TimestepStats, apply_timestep, chip_timestep
@@ -204,3 +207,54 @@ def test_timestep_results_have_the_documented_dtypes():
         assert s.step_cycles.dtype == np.int64 and s.overrun.dtype == bool
     with pytest.raises(ValueError, match="got 0"):
         apply_timestep([1], "fixed")                 # the default period (0) is not a fixed period
+
+
+def _idle_update_counters(n_cores):
+    """Counters whose core work is BUSY: idle neuron updates, 1 cycle each (TIMING); the host column's 100
+    updates keep no core busy."""
+    c = np.zeros((3, n_cores + 1, N_ACTIONS), np.int64)
+    c[:, :2, A["neuron_update_idle"]] = BUSY
+    c[:, -1, A["neuron_update_idle"]] = 100
+    return SimpleNamespace(counters=c, step_cycles=np.array([10, 4, 6], np.int64))
+
+
+def test_account_prices_power_states_from_each_cores_work():
+    """No dynamic cost; cores 0 and 1 in use with BUSY's work, core 2 unused: the figures of
+    test_static_and_time_adds_the_wake_up_latency_then_the_tick (static 645, 200, 500; wake 7 pJ in step 2)."""
+    zero = np.zeros(N_ACTIONS)
+    for in_use in ([True, True, False], [1, 1, 0]):
+        r = account(_idle_update_counters(3), zero, 2.0, 3, HZ, power=P, in_use=in_use, timing_cycles=TIMING)
+        assert r.work_cycles.tolist() == [10, 4, 10] and r.latency_cycles.tolist() == [10, 4, 10]
+        assert r.static_pj_per_step.tolist() == [645.0, 200.0, 500.0]
+        assert r.step_pj.tolist() == [645.0, 200.0, 507.0] and r.lines_pj()["wake"] == 7.0
+    # every core in use by default (2 cores): no unused core's idle cycles (10, 4, 10 x 0.5 x 10 ns fewer)
+    r = account(_idle_update_counters(2), zero, 2.0, 2, HZ, power=P, timing_cycles=TIMING)
+    assert r.static_pj_per_step.tolist() == [645.0 - 50, 200.0 - 20, 500.0 - 50]
+
+
+def test_account_without_work_counts_keeps_unused_cores_apart():
+    """Core 0 in use, cores 1 and 2 unused and gated at 0.5 mW; in use = idle = 1.0 mW, so no work counts are
+    needed: one 10-cycle step (100 ns): core 0 1.0 x 100 + 2 gated x 0.5 x 100 = 200 pJ."""
+    res = SimpleNamespace(counters=np.zeros((1, 4, N_ACTIONS), np.int64), step_cycles=np.array([10]))
+    p = PowerParams(1.0, 1.0, gated_mw=0.5, unused_gated=True)
+    r = account(res, np.zeros(N_ACTIONS), 1.0, 3, HZ, power=p, in_use=[True, False, False])
+    assert r.static_pj_per_step.tolist() == [200.0] and r.lines_pj()["static_gated"] == 100.0
+    s = price_steps(np.zeros((1, N_ACTIONS)), np.zeros((1, N_ACTIONS)), [10], np.zeros(N_ACTIONS), 1.0, 3, HZ,
+                    busy=np.zeros((1, 1)), power=p)
+    assert s.static_pj.tolist() == [200.0]
+
+
+def test_account_and_price_steps_refuse_bad_work_shapes_naming_them():
+    res = SimpleNamespace(counters=np.zeros((2, 3, N_ACTIONS), np.int64), step_cycles=np.array([1, 1]))
+    zero = np.zeros(N_ACTIONS)
+    with pytest.raises(ValueError, match=r"^in_use shape \(3,\), want \(2,\)$"):
+        account(res, zero, 1.0, 2, HZ, in_use=[True, True, False])
+    no_gating = PowerParams(1.0, 0.25)                 # in use 1.0 mW, idle 0.25: work counts needed
+    with pytest.raises(ValueError, match=r"^power states that tell working from idle cores need each in-use "
+                                         r"core's busy cycles$"):
+        account(res, zero, 1.0, 2, HZ, power=no_gating)
+    z = np.zeros((2, N_ACTIONS))
+    for busy in (np.zeros((3, 1)), np.zeros(2), np.zeros((2, 3))):
+        want = rf"^busy shape \({', '.join(map(str, busy.shape))},?\), want \(n_steps=2, n_in_use <= 2\)$"
+        with pytest.raises(ValueError, match=want):
+            price_steps(z, z, [1, 1], zero, 1.0, 2, HZ, busy=busy)
