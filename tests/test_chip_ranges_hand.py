@@ -65,3 +65,59 @@ def test_optional_noc_keys_take_their_default_sources():
     assert chip.noc.sources["routing_table_entries"] == \
         "default: 0 = no limit (no noc.routing_table_entries in the chip file)"
     assert chip.noc.sources["link_width_bits"] == "test value"
+
+
+def _refusal(overrides, **kw):
+    from nmsim.describe.chip import load_chip_variant
+
+    with pytest.raises(ChipConfigError) as exc:
+        load_chip_variant("test-2x2", overrides=overrides, **kw)
+    return exc.value
+
+
+def test_a_bad_override_is_blamed_on_the_override():
+    e = _refusal({"timing.synapse_read_cycles": -1})
+    assert str(e) == "--set chip.timing.synapse_read_cycles=-1: must not be negative, got -1"
+    assert (e.where, e.problem) == ("timing.synapse_read_cycles", "must not be negative, got -1")
+    e = _refusal({"timing.synapse_read_cycles": -1}, override_option="--chip-set")
+    assert str(e) == "--chip-set chip.timing.synapse_read_cycles=-1: must not be negative, got -1"
+
+
+def test_a_problem_in_an_overridden_table_names_the_override_and_the_key():
+    """Setting one power-state key makes the [power] table incomplete: the missing key is named, blamed on
+    the override that created the table."""
+    e = _refusal({"power.idle_core_mw": 0.1})
+    # the choices of power.unused_cores (docs/power-and-time.md): on, gated
+    assert str(e) == "--set chip.power.idle_core_mw=0.1: power.unused_cores: missing key; choices: on, gated"
+    assert (e.where, e.problem) == ("power.unused_cores", "missing key; choices: on, gated")
+
+
+def test_an_override_of_an_unknown_table_names_the_closest():
+    e = _refusal({"timin.x": 1})
+    assert str(e) == "--set chip.timin.x=1: unknown key; did you mean 'timing'?"
+    for key in ("replay.x", "name.x"):         # not tables an override may set
+        assert str(_refusal({key: 1})).startswith(f"--set chip.{key}=1: unknown key")
+    assert str(_refusal({"timing": 1})) == "--set chip.timing=1: expected chip.<table>.<key>=<value>"
+
+
+def test_the_operating_point_override_and_others_together():
+    """'low' (chips/test-2x2.toml): 500 kHz, dynamic energy x 0.25; a second override still applies."""
+    from nmsim.describe.chip import load_chip_variant
+
+    c = load_chip_variant("test-2x2", overrides={"operating_point": "low", "timing.synapse_read_cycles": 5})
+    assert c.clock.frequency_hz == 500_000 and c.timing.synapse_read_cycles == 5
+    assert c.energy.pj["neuron_update_active"] == 2.5
+    e = _refusal({"operating_point": "mid"})
+    assert str(e).startswith("--set chip.operating_point=mid: ") and "unknown point 'mid'" in str(e)
+
+
+def test_the_replay_profile_replaces_values_and_says_so():
+    """test-2x2's [replay]: core.n_accumulators 4, noc.payload_bits 32 (both 'test value')."""
+    from nmsim.describe.chip import load_chip_variant
+
+    c = load_chip_variant("test-2x2", replay_profile=True)
+    assert c.core.n_accumulators == 4 and c.noc.payload_bits == 32
+    assert c.core.sources["n_accumulators"] == "replay profile: test value"
+    assert c.core.sources["max_neurons"] == "test value"
+    plain = load_chip_variant("test-2x2")
+    assert plain.core.n_accumulators == 2 and plain.noc.payload_bits == 8
