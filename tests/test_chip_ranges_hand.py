@@ -121,3 +121,36 @@ def test_the_replay_profile_replaces_values_and_says_so():
     assert c.core.sources["max_neurons"] == "test value"
     plain = load_chip_variant("test-2x2")
     assert plain.core.n_accumulators == 2 and plain.noc.payload_bits == 8
+
+
+def test_every_construction_is_checked_with_exact_messages():
+    """``ChipSpec`` re-checks a chip built with ``dataclasses.replace`` (no parser): value kinds, the energy
+    table, the routing choice, the engine limits; each refusal is ``<path>: <table>.<key>: <problem>``."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from nmsim.describe.chip import load_chip
+
+    c = load_chip("test-2x2")
+    p = c.path
+
+    def refusal(**changes):
+        with pytest.raises(ChipConfigError) as exc:
+            dataclasses.replace(c, **changes)
+        return str(exc.value)
+
+    assert refusal(timing=dataclasses.replace(c.timing, synapse_read_cycles=-1)) == \
+        f"{p}: timing.synapse_read_cycles: must not be negative, got -1"
+    pj = dict(c.energy.pj)
+    no_spike = {k: v for k, v in pj.items() if k not in ("spike", "synaptic_op")}
+    assert refusal(energy=dataclasses.replace(c.energy, pj=MappingProxyType(no_spike))) == \
+        f"{p}: energy.spike: missing entry (one {{ pj = ..., source = ... }} per action)"
+    assert refusal(energy=dataclasses.replace(c.energy, pj=MappingProxyType({**pj, "spike": -1.0}))) == \
+        f"{p}: energy.spike: must not be negative, got -1.0"
+    # flit_hop_chip has a default (0 pJ on one chip): a table without it is complete
+    no_chip_hop = {k: v for k, v in pj.items() if k != "flit_hop_chip"}
+    assert dataclasses.replace(c, energy=dataclasses.replace(c.energy, pj=MappingProxyType(no_chip_hop)))
+    assert refusal(noc=dataclasses.replace(c.noc, routing="broadcast")) == \
+        f"{p}: noc.routing: unknown value 'broadcast'; choices: unicast, multicast"
+    assert refusal(mesh=dataclasses.replace(c.mesh, io_router_x=2)) == \
+        f"{p}: mesh.io_router_x: 2 is outside the mesh (width 2)"
