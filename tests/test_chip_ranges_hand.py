@@ -149,7 +149,13 @@ def test_every_construction_is_checked_with_exact_messages():
         f"{p}: energy.spike: must not be negative, got -1.0"
     # flit_hop_chip has a default (0 pJ on one chip): a table without it is complete
     no_chip_hop = {k: v for k, v in pj.items() if k != "flit_hop_chip"}
-    assert dataclasses.replace(c, energy=dataclasses.replace(c.energy, pj=MappingProxyType(no_chip_hop)))
+    bare = dataclasses.replace(c, energy=dataclasses.replace(
+        c.energy, pj=MappingProxyType(no_chip_hop),
+        sources=MappingProxyType({k: v for k, v in c.energy.sources.items() if k != "flit_hop_chip"})))
+    assert bare.energy.vector_pj()[-1] == 0.0 and bare.energy.vector_pj()[:-1] == tuple(no_chip_hop.values())
+    from nmsim.describe.actions import DEFAULT_PJ
+    assert bare.to_dict()["energy"]["flit_hop_chip"]["source"] == DEFAULT_PJ["flit_hop_chip"][1]
+    assert DEFAULT_PJ["flit_hop_chip"][1].startswith("default: a single chip has no chip-to-chip links")
     assert refusal(noc=dataclasses.replace(c.noc, routing="broadcast")) == \
         f"{p}: noc.routing: unknown value 'broadcast'; choices: unicast, multicast"
     assert refusal(mesh=dataclasses.replace(c.mesh, io_router_x=2)) == \
