@@ -160,3 +160,25 @@ def test_every_construction_is_checked_with_exact_messages():
         f"{p}: noc.routing: unknown value 'broadcast'; choices: unicast, multicast"
     assert refusal(mesh=dataclasses.replace(c.mesh, io_router_x=2)) == \
         f"{p}: mesh.io_router_x: 2 is outside the mesh (width 2)"
+
+
+def test_engine_limits_are_checked_on_every_construction():
+    """A 300 x 300 mesh keeping test-2x2's 8 cores: 4 x 90000 router ports + 2 x (8 + 1) core links = 360018
+    link ids, past the engine's 16-bit ids."""
+    import dataclasses
+
+    from nmsim.describe.chip import ChipValueError, load_chip
+
+    c = load_chip("test-2x2")
+    with pytest.raises(ChipValueError) as exc:
+        dataclasses.replace(c, mesh=dataclasses.replace(c.mesh, width=300, height=300))
+    problem = ("300 x 300 routers with 8 cores make 360018 links (4 x routers + 2 x (cores + 1)); "
+               "the engine packs link ids in 16 bits (must be < 65535)")
+    assert (exc.value.where, exc.value.problem) == ("mesh", problem)
+    assert str(exc.value) == f"{c.path}: mesh: {problem}"
+
+
+def test_two_overrides_of_one_table_are_both_named():
+    e = _refusal({"power.idle_core_mw": 0.1, "power.gated_core_mw": 0.05})
+    assert str(e) == ("--set chip.power.idle_core_mw=0.1 --set chip.power.gated_core_mw=0.05: "
+                      "power.unused_cores: missing key; choices: on, gated")
