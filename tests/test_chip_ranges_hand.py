@@ -182,3 +182,22 @@ def test_two_overrides_of_one_table_are_both_named():
     e = _refusal({"power.idle_core_mw": 0.1, "power.gated_core_mw": 0.05})
     assert str(e) == ("--set chip.power.idle_core_mw=0.1 --set chip.power.gated_core_mw=0.05: "
                       "power.unused_cores: missing key; choices: on, gated")
+
+
+def test_a_bad_replay_profile_is_one_error_not_a_crash(tmp_path):
+    """A bare number in ``[replay.core]`` and a ``[replay.power]`` table (not a section a profile may set, and
+    absent from test-2x2) are refused by the profile check, whether or not the profile is applied."""
+    from nmsim.describe.chip import load_chip_variant
+
+    text = (chips_dir() / "test-2x2.toml").read_text()
+    bare = tmp_path / "bare.toml"
+    bare.write_text(text.replace('n_accumulators = { value = 4, source = "test value" }', "n_accumulators = 4"))
+    with pytest.raises(ChipConfigError) as exc:
+        load_chip_variant(bare, replay_profile=True)
+    assert str(exc.value) == (f"{bare}: replay.core.n_accumulators: number 4 has no source; "
+                              'write { value = 4, source = "..." }')
+    power = tmp_path / "power.toml"
+    power.write_text(text + '\n[replay.power]\nidle_core_mw = { value = 1.0, source = "x" }\n')
+    with pytest.raises(ChipConfigError) as exc:
+        load_chip_variant(power, replay_profile=True)
+    assert str(exc.value).startswith(f"{power}: replay.power")
