@@ -137,3 +137,26 @@ def test_write_outputs_without_a_trace_removes_the_old_one(tmp_path):
     assert (tmp_path / "o" / "summary.json").read_text() == '{\n  "predictions": 2\n}\n'
     assert paths == {n: tmp_path / "o" / n for n in ("tokens.csv", "run.json", "steps.csv", "cores.csv",
                                                                  "links.csv", "summary.json")}
+
+
+def test_write_outputs_draws_the_figures_from_the_files_text_by_default(tmp_path, monkeypatch):
+    """Figures and report.md are on by default and drawn from the texts about to be written (and the run's
+    --out, for messages); rendering is stubbed here (tests of nmsim.report draw the real ones)."""
+    import nmsim.report.run_data as rd
+    import nmsim.report.run_report as rr
+
+    seen = {}
+    monkeypatch.setattr(rd, "from_texts", lambda texts, path=None: seen.update(texts=dict(texts), path=path)
+                        or "the run")
+    monkeypatch.setattr(rr, "report_files", lambda run: seen.update(run=run)
+                        or {"report.md": "# report\n", "fig.png": b"\x89PNG"})
+    res = SimpleNamespace(tokens_rows=[ROW], summary={"predictions": 2}, trace=None, steps_rows=[],
+                          cores_rows=[], links_rows=[])
+    out = tmp_path / "out"
+    paths = write_outputs(out, res, {"command": ["x"]})
+    assert seen["run"] == "the run" and seen["path"] == out
+    assert sorted(seen["texts"]) == ["cores.csv", "links.csv", "run.json", "steps.csv", "summary.json", "tokens.csv"]
+    assert seen["texts"]["tokens.csv"] == tokens_csv([ROW]) and seen["texts"]["summary.json"] == \
+        '{\n  "predictions": 2\n}\n'
+    assert (out / "report.md").read_text() == "# report\n" and (out / "fig.png").read_bytes() == b"\x89PNG"
+    assert paths["report.md"] == out / "report.md" and paths["fig.png"] == out / "fig.png"

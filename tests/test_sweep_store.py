@@ -235,3 +235,14 @@ def test_an_unwritable_csv_is_one_error_and_leaves_nothing(tmp_path, monkeypatch
         export_csv(tmp_path, tmp_path / "y.csv")
     assert str(exc.value) == f"cannot write {tmp_path / 'y.csv'}: [Errno 28] No space left on device"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp") or p.startswith(".y.csv")]
+
+
+def test_reading_never_creates_the_store_file(tmp_path):
+    """The read-only connection (``open_existing``'s) opens ``mode=rw``: a store file removed after the check
+    is an error, not a new empty store."""
+    path = tmp_path / DB_NAME
+    with pytest.raises(SweepError, match=rf"^cannot open results store {path}: unable to open database file$"):
+        ResultStore._connect(path, create=False)
+    assert not path.exists()
+    ResultStore._connect(path).close()               # the driver's connection creates it
+    assert path.is_file()

@@ -193,12 +193,6 @@ def _cost_vector(energy_pj) -> np.ndarray:
     return energy_pj
 
 
-def _latency_ns(step_cycles: np.ndarray, clock_hz: float) -> np.ndarray:
-    if clock_hz <= 0:
-        raise ValueError(f"clock_hz={clock_hz} must be > 0")
-    return step_cycles.astype(np.float64) / clock_hz * 1e9
-
-
 def account(result, energy_pj, static_mw_per_core: float, n_cores: int, clock_hz: float, *,
             power: PowerParams | None = None, in_use=None, timing_cycles: dict | None = None,
             timestep: tuple = ("barrier", 0, "stretch")) -> EnergyReport:
