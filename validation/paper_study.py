@@ -443,7 +443,7 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
               "The paper-size EGRU (embedding 750, layers 1350/1350/750; `shared/reference/egru-lm.md`) needs an "
               "accelerator to train, and none was lent to the sessions that built this study, so it is missing. A "
               "medium model trainable on CPU (issue 14, item 6) has not been trained yet either: the shipped "
-              "`small` models took about an hour of CPU each, and a medium one several. Every model here is "
+              "`small` models took about an hour of CPU in all (`workloads/README.md`), and a medium one would take several. Every model here is "
               "`small` (embedding 200, layers 256/256/200)."]
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
