@@ -11,20 +11,24 @@ class NmsimWorkerSetup(WorkerPlugin):
     Numba kernels (loads the on-disk cache when the driver shares it)."""
 
     def __init__(self, kind: str):
-        import os
-
         self.kind = kind
-        self.driver_pid = os.getpid()  # pickled with the plugin: the process that registered it
 
     def setup(self, worker) -> None:  # noqa: D401 - dask hook
-        import os
-
         from nmsim.sweep.executors import limit_threads
         from nmsim.sweep.points import warm_kind
 
-        if os.getpid() != self.driver_pid:  # an in-process worker (LocalCluster(processes=False)) shares the
-            limit_threads()                 # driver's thread pools and environment: leave them alone
+        if _own_process(worker):
+            limit_threads()
         warm_kind(self.kind)
+
+
+def _own_process(worker) -> bool:
+    """Whether ``worker`` has a process of its own (started by a nanny, or a child process): an in-process
+    worker (``LocalCluster(processes=False)``) shares its host's thread pools and environment, which it
+    must leave alone (changing ``NUMBA_NUM_THREADS`` there breaks the host's later Numba compilations)."""
+    import multiprocessing
+
+    return getattr(worker, "nanny", None) is not None or multiprocessing.parent_process() is not None
 
 
 class FailFastClient(Client):
