@@ -58,6 +58,14 @@ def predicted_stack_fraction(f: dict, act: list[float]) -> float:
     return num / den
 
 
+def baseline_of(model: str) -> str:
+    """The dense LSTM of a model's size: ``ptb-egru-medium-s90`` -> ``ptb-lstm-medium-s0``."""
+    parts = model.split("-")
+    if len(parts) >= 4 and parts[-1].startswith("s"):
+        return "-".join([parts[0], "lstm"] + parts[2:-1] + ["s0"])
+    return model
+
+
 def _composes(ratio: float, ops: float) -> str:
     """How a ratio carries the operations ratio: within 2x of it is multiplicative."""
     if ratio <= 2 * ops:
@@ -66,7 +74,7 @@ def _composes(ratio: float, ops: float) -> str:
 
 
 def reading(rows: list[dict], facts: dict, fl: list[dict], egru: str = "ptb-egru-small-s90",
-            base: str = "ptb-lstm-small-s0") -> list[str]:
+            base: str = "ptb-lstm-small-s0", more_pairs: tuple = ()) -> list[str]:
     """The study's conclusion, every number taken from a table of this report: the per-chip tables
     (ratios per variant) and the floors table."""
     import paper_study_uq as uq
@@ -76,24 +84,25 @@ def reading(rows: list[dict], facts: dict, fl: list[dict], egru: str = "ptb-egru
            "*partial*, one at or above 1 as *none*.", ""]
     f = lambda r, k: float(r[k])  # noqa: E731
 
-    def trio(chip, dec, pred):
+    def trio(chip, dec, pred, egru=egru, base=base):
         sel = {r["model"]: r for r in rows if r["chip"] == chip and r["decoder"] == dec and pred(dict(uq._varied(r)))}
         b, e = sel.get(base), sel.get(egru)
         if not (b and e):
             return None
         return tuple(f(e, k) / f(b, k) for k in ("synaptic_ops_per_token", "energy_per_token_nj", "latency_per_token_us"))
 
+    pairs = [(egru, base)] + [tuple(p) for p in more_pairs]
     out.append("**In short** (decoder on the host, so the chip runs the recurrent stack alone; each model on its "
                "own balanced placement, unused cores gated, the chip's own timestep; against the old default "
                "of memory-packed placement with every core on and a barrier):")
-    for chip in sorted({r["chip"] for r in rows}):
+    for (eg, bs), chip in [(pr, c) for pr in pairs for c in sorted({r["chip"] for r in rows})]:
         now = trio(chip, "host", lambda d: d.get("placement", "balanced") == "balanced"
-                   and d.get("chip.power.unused_cores") == "gated" and "chip.timestep.mode" not in d)
-        old = trio(chip, "host", lambda d: d.get("placement") == "snake")
+                   and d.get("chip.power.unused_cores") == "gated" and "chip.timestep.mode" not in d, eg, bs)
+        old = trio(chip, "host", lambda d: d.get("placement") == "snake", eg, bs)
         if now is None:
             continue
         ops, en, lat = now
-        line = (f"- {chip} ({own_mode(chip)} timestep): operations {ops:.3f}, energy {en:.3f} "
+        line = (f"- {eg} / {bs} on {chip} ({own_mode(chip)} timestep): operations {ops:.3f}, energy {en:.3f} "
                 f"({_composes(en, ops)}), latency {lat:.3f} ({_composes(lat, ops)})")
         if old is not None:
             line += f"; the old default gave energy {old[1]:.3f} and latency {old[2]:.3f}"
@@ -380,7 +389,8 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
         "*d* = W/R weight density (model file); *α* = measured mean activity of the recurrent layers on the chip "
         "(width-weighted; the dense LSTM sends every unit every step, α = 1); *predicted* = expected recurrent-stack "
         "operations as a fraction of the dense stack, Σ_l G·n_l·(d_W·α_{l-1}·n_{l-1} + d_R·α_l·n_l) / Σ_l G·n_l·(n_{l-1}+n_l) "
-        "(α_0 = 1: the embedding row is dense). Ratios are against the dense LSTM (`ptb-lstm-small-s0`) on the same chip "
+        "(α_0 = 1: the embedding row is dense). Ratios are against the dense LSTM of the same size (`ptb-lstm-small-s0`, "
+        "`ptb-lstm-medium-s0`) on the same chip "
         "and decoder placement. With the decoder on the host, the chip runs the recurrent stack alone. Every model is "
         "on its own `balanced` placement (objective `latency` under a barrier, `energy` under a fixed tick: "
         "`docs/mapping.md`) except in the old-default rows; a variant that sets the chip's own timestep mode is "
@@ -396,7 +406,7 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
             sel = [r for r in rows if r["chip"] == chip and r["decoder"] == dec and uq._varied(r) == var]
             if not sel:
                 continue
-            base = next((r for r in sel if r["model"] == "ptb-lstm-small-s0"), None)
+            by_model = {r["model"]: r for r in sel}
             label = variant_label(var)
             lines += [f"## {chip}, decoder on the {dec}{label}", "",
                       "| model | d | α | α·d | predicted stack ops | syn. ops/token | ops ratio | energy nJ/token | energy ratio "
@@ -414,11 +424,12 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
                 pred = predicted_stack_fraction(f, act)
                 ops, en, lat = (float(r["synaptic_ops_per_token"]), float(r["energy_per_token_nj"]),
                                 float(r["latency_per_token_us"]))
-                rb = (lambda k: float(base[k])) if base else (lambda k: float("nan"))
+                base = by_model.get(baseline_of(r["model"]))
+                ratio = (lambda v, k: f"{v / float(base[k]):.3f}") if base else (lambda v, k: "–")  # no baseline
                 lines.append(
                     f"| {r['model']} | {d:.3f} | {alpha:.3f} | {alpha * d:.3f} | {pred:.3f} | {ops:,.0f} | "
-                    f"{ops / rb('synaptic_ops_per_token'):.3f} | {en:,.0f} | {en / rb('energy_per_token_nj'):.3f} | "
-                    f"{lat:.1f} | {lat / rb('latency_per_token_us'):.3f} | {100 * float(r['static_energy_fraction']):.0f} | "
+                    f"{ratio(ops, 'synaptic_ops_per_token')} | {en:,.0f} | {ratio(en, 'energy_per_token_nj')} | "
+                    f"{lat:.1f} | {ratio(lat, 'latency_per_token_us')} | {100 * float(r['static_energy_fraction']):.0f} | "
                     f"{float(r['perplexity']):.2f} | "
                     f"{'yes' if r['bit_exact'] == '1' else 'NO'} |")
             lines.append("")
@@ -436,15 +447,20 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
         lines += [f"- {p['model']} on {p['chip']}, decoder on the {p['decoder']}: {e}" for p, e in failed]
         lines.append("")
     lines += uq_sections(out, cfg, rows, facts)
-    fl = floors(rows, facts, (cfg["egru"], cfg["baseline"]))
+    fl = floors(rows, facts, (cfg["egru"], cfg["baseline"]) + tuple(m for p in cfg.get("more_pairs", ()) for m in p))
     lines += floor_lines(fl)
-    lines += ["## Reading", ""] + reading(rows, facts, fl, cfg["egru"], cfg["baseline"])
-    lines += ["", "## Models not in this study", "",
+    lines += ["## Reading", ""] + reading(rows, facts, fl, cfg["egru"], cfg["baseline"], cfg.get("more_pairs", ()))
+    lines += ["", "## Model sizes", "",
               "The paper-size EGRU (embedding 750, layers 1350/1350/750; `shared/reference/egru-lm.md`) needs an "
-              "accelerator to train, and none was lent to the sessions that built this study, so it is missing. A "
-              "medium model trainable on CPU (issue 14, item 6) has not been trained yet either: the shipped "
-              "`small` models took about an hour of CPU in all (`workloads/README.md`), and a medium one would take several. Every model here is "
-              "`small` (embedding 200, layers 256/256/200)."]
+              "accelerator to train, and none was lent to the sessions that built this study, so it is missing. "
+              "In its place is a medium pair trained on CPU (`workloads/reproduce.sh`): `ptb-egru-medium-s90` and "
+              "`ptb-lstm-medium-s0`, embedding 400, layers 512/512/400, 400 batches of 64 x 35 tokens each (about a "
+              "third of an epoch, one CPU thread, about 25 minutes), the EGRU pruned to 90% during training, so "
+              "their perplexities are far from converged. The medium LSTM does not fit SpiNNaker 2's synapse memory, "
+              "nor Loihi or Loihi 2 with the decoder on the chip, and the medium EGRU does not fit SpiNNaker 2 with "
+              "the decoder on the chip (the failures list), so the medium pair is compared on Loihi and Loihi 2 with "
+              "the decoder on the host. The other "
+              "models are `small` (embedding 200, layers 256/256/200)."]
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
 

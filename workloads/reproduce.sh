@@ -45,3 +45,14 @@ done
 nmsim lm export $CK/wt2-egru-small-s80.pt $M/wt2-egru-small-s80.nmm --test-tokens 50000
 
 python validation/workload_table.py
+
+# medium PTB models (embedding 400, layers 512/512/400; issue 14's CPU-trainable stand-in for the paper size):
+# 400 batches of 64x35 tokens (~0.34 epoch) each; the EGRU pruned gradually to 90% from 30% to 70% of them
+nmsim lm train --dataset ptb --kind egru --preset small --epochs 1 --max-batches 400 --seed 1234 --unigram-bias \
+  --threads 1 --set emb=400 --set 'hidden=[512,512,400]' $EGRU_SET \
+  --prune-target 0.9 --prune-start-frac 0.3 --prune-end-frac 0.7 --prune-freq 10 \
+  --valid-tokens 20000 --out $CK/ptb-egru-medium-s90.pt
+nmsim lm train --dataset ptb --kind lstm --preset small --epochs 1 --max-batches 400 --seed 1234 \
+  --threads 1 --set emb=400 --set 'hidden=[512,512,400]' --valid-tokens 20000 --out $CK/ptb-lstm-medium-s0.pt
+nmsim lm export $CK/ptb-egru-medium-s90.pt $M/ptb-egru-medium-s90.nmm --test-tokens 20000
+nmsim lm export $CK/ptb-lstm-medium-s0.pt $M/ptb-lstm-medium-s0.nmm --test-tokens 20000
