@@ -48,7 +48,7 @@ def test_tiny_study_resume_and_export(tmp_path):
     assert ps.main(args) == 0
     readme = (out / "README.md").read_bytes()
     csvs = {n: (out / n).read_bytes() for n in ("results.csv", "sensitivity.csv", "montecarlo.csv")}
-    assert (out / "tornado.png").stat().st_size > 0
+    assert (out / "tornado.png").stat().st_size > 0 and (out / "montecarlo.png").stat().st_size > 0
     text = readme.decode()
     assert "old default: memory-packed placement, all cores on" in text
     assert "| loihi | energy.packet_send | 55.5 / 166.5 |" in text  # loihi packet_send 111 pJ ± 50%

@@ -299,8 +299,10 @@ def uq_sections(out: Path, cfg: dict, rows: list[dict], facts: dict) -> list[str
                 flips.append(f"{chip}: {e['param']}")
     lines += ["", "Parameters that can flip the verdict: " + (", ".join(flips) if flips else "none") + ".", ""]
     mc = uq.mc_summary(mrows, list(cfg["mc_models"]), base)
+    uq.mc_png(mc, out / "montecarlo.png")
     lines += [f"## Monte Carlo: every ranged value drawn at once ({cfg['mc_samples']} samples per chip, seed "
               f"{cfg['mc_seed']})", "",
+              "Figure: `montecarlo.png` (median and 90% interval of each ratio, log scale).", "",
               "| chip | model | n | ops ratio median [5%, 95%] | energy ratio median [5%, 95%] | "
               "latency ratio median [5%, 95%] |", "|---|---|---:|---|---|---|"]
     fmt = lambda q: f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"  # noqa: E731

@@ -211,3 +211,29 @@ def tornado_png(data: dict[str, list[dict]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
+
+
+def mc_png(summary: list[dict], path: Path) -> None:
+    """The Monte Carlo medians and 90% intervals of each ratio (ops, energy, latency), one panel per ratio,
+    one bar per chip and model (from :func:`mc_summary`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not summary:
+        return
+    labels = [f"{m['chip']}\n{m['model']}" for m in summary]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 1.5 + 0.35 * len(summary)), squeeze=False, sharey=True)
+    for j, k in enumerate(("ops", "energy", "latency")):
+        ax = axes[0][j]
+        for y, m in enumerate(summary):
+            lo, med, hi = m[k]
+            ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="o", color="tab:blue", capsize=3, ms=4)
+        ax.axvline(1.0, color="grey", ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(summary)), labels, fontsize=6)
+        ax.set_title(f"{k} ratio: median, 90% interval", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
