@@ -354,9 +354,10 @@ def main(argv=None) -> int:
     out, store = Path(args.out), Path(args.store)
     out.mkdir(parents=True, exist_ok=True)
     main_spec = Path(cfg["main_spec"])
-    spec = load_spec(main_spec if main_spec.is_absolute() else ROOT / main_spec)
-    if not main_spec.is_absolute():  # recorded as given (relative to the project), so reports do not name this checkout
-        spec = parse_spec_text(spec.source and (ROOT / main_spec).read_text(encoding="utf-8"), source=str(main_spec))
+    if main_spec.is_absolute():
+        spec = load_spec(main_spec)
+    else:  # recorded as given (relative to the project), so reports do not name this checkout
+        spec = parse_spec_text((ROOT / main_spec).read_text(encoding="utf-8"), source=str(main_spec))
     run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler, progress=True)
     export_csv(store, out / "results.csv")
     write_report(store, out)  # the generic sweep report: report.md, Pareto fronts, sensitivity

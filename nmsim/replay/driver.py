@@ -93,20 +93,12 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
         return (*_steps(cfg, mapped, tokens, progress, None), None)
     import tempfile
 
-    from nmsim.replay.twopass import RecordWriter
-
     if record_path is None:
         fd, record_path = tempfile.mkstemp(prefix="nmsim-record-", suffix=".npz")
         os.close(fd)
     path = Path(record_path)
     try:
-        writer = RecordWriter(path, mapped.model.n_neurons)
-        try:
-            rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer)
-        except BaseException:
-            writer.abort()
-            raise
-        info = {"bytes": writer.size, "steps": writer.n_steps, "chunk_steps": writer.chunk_steps}
+        rec, chk, traces, info = _recorded_steps(cfg, mapped, tokens, progress, path)
         _timing_pass(mapped.model, path, rec, workers, scheduler, progress)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -114,6 +106,20 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
     if not keep_record:
         path.unlink(missing_ok=True)
     return rec, chk, traces, info
+
+
+def _recorded_steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, path):
+    """The functional pass, its record written to ``path`` (aborted on failure): ``(record, checker, traces,
+    {"bytes", "steps", "chunk_steps"})``."""
+    from nmsim.replay.twopass import RecordWriter
+
+    writer = RecordWriter(path, mapped.model.n_neurons)
+    try:
+        rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    return rec, chk, traces, {"bytes": writer.size, "steps": writer.n_steps, "chunk_steps": writer.chunk_steps}
 
 
 def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer):
@@ -246,17 +252,8 @@ class FunctionalState:
 def functional_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, progress=None) -> FunctionalState:
     """Only the functional pass (token order, bit-exactness checked): writes the compressed record to
     ``record_path`` and returns the rest of what the timing pass needs (:func:`timing_pass`)."""
-    from nmsim.replay.twopass import RecordWriter
-
-    tokens = np.asarray(tokens, np.int64)
-    writer = RecordWriter(record_path, mapped.model.n_neurons)
-    try:
-        rec, chk, _ = _steps(cfg, mapped, tokens, progress, writer)
-    except BaseException:
-        writer.abort()
-        raise
-    return FunctionalState.of(rec, chk, {"bytes": writer.size, "steps": writer.n_steps,
-                                         "chunk_steps": writer.chunk_steps})
+    rec, chk, _, info = _recorded_steps(cfg, mapped, np.asarray(tokens, np.int64), progress, record_path)
+    return FunctionalState.of(rec, chk, info)
 
 
 def timing_pass(cfg: ReplayConfig, mapped: Mapped, tokens, record_path, state: FunctionalState, workers: int = 1,
