@@ -3,7 +3,7 @@ a closed-form transit could take over (issue 12, item 3).
 
 Same model as ``benchmarks/engine_benchmark.py`` (random LIF network, Loihi preset).  Prints, per step:
 
-- wall milliseconds of each engine kernel (``step_neurons``, ``accumulate_flat``, ``build_packets``,
+- wall milliseconds of each engine kernel (``step_neurons``, ``accumulate_flat``, ``build_packets_tab``,
   ``run_events``; timed by wrapping the module functions the engine calls), and nanoseconds of
   ``run_events`` per link grant;
 - from one traced step (``Engine(trace=True)``), per mesh/ejection hop, the wait between the cycle the
@@ -32,7 +32,7 @@ from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
 
-KERNELS = ((fn, "step_neurons"), (fn, "accumulate_flat"), (tm, "build_packets"), (ev, "run_events"))
+KERNELS = ((fn, "step_neurons"), (fn, "accumulate_flat"), (tm, "build_packets_tab"), (ev, "run_events"))
 
 
 def hop_stats(trace, link_lat: np.ndarray) -> dict:

@@ -151,8 +151,8 @@ class Engine:
         # work arrays, reused by every step
         self._fired_list = np.zeros(N, np.int64)
         self._all_enabled = np.ones(N, np.uint8)
-        slot = model.syn_target.astype(np.int64) * model.n_accumulators + model.syn_acc.astype(np.int64)
-        self._syn_slot = slot.astype(np.int32) if N * model.n_accumulators < 2**31 else slot
+        self._syn_slot = self._syn_w = None  # the accumulation's narrow synapse arrays (on first functional use)
+        self._route_tabs = None  # per-route packet constants (tm.route_tables, on the first untraced timing)
         self._nout = np.zeros(2, np.int64)
         self._active = np.zeros(N, np.uint8)
         # LIF neurons with update_on_event read a per-neuron "received an event" flag (spec §1); only then
@@ -186,6 +186,24 @@ class Engine:
         self._pk = np.zeros((n, 3), np.int64)
         self._hop = np.zeros(n if self.trace else 1, np.int64)
         self._tr_ptr = np.zeros(n + 1 if self.trace else 1, np.int64)
+
+    def _syn_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(syn_slot, syn_weight)`` for :func:`nmsim.sim.functional.accumulate_flat`, each in the narrowest
+        integer type that holds it: slot ``syn_target * n_acc + syn_acc`` (uint16 up to 65,536 slots, else int32
+        or int64) and the weight (int8 / int16 / int32).  Fewer bytes per synapse, the same exact sums; built on
+        the first functional step (a timing-only engine never needs them)."""
+        if self._syn_slot is None:
+            m = self.model
+            n_slots = m.n_neurons * m.n_accumulators
+            wide = np.int64 if n_slots >= 2**31 else np.int32
+            slot = m.syn_target.astype(wide) * m.n_accumulators + m.syn_acc.astype(wide)
+            self._syn_slot = slot.astype(np.uint16) if n_slots <= 2**16 else slot
+            w = m.syn_weight
+            lo, hi = (int(w.min()), int(w.max())) if w.size else (0, 0)
+            narrow = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                          if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+            self._syn_w = w.astype(narrow)
+        return self._syn_slot, self._syn_w
 
     def reset(self) -> None:
         """Back to the model's initial neuron state, empty accumulators, step 0."""
@@ -225,7 +243,7 @@ class Engine:
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
         fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
-                           m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+                           m.route_ptr, m.route_row, m.row_ptr, *self._syn_arrays())
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, n_fired, m.route_ptr, m.route_row,
                              m.row_ptr, m.syn_target)
@@ -246,10 +264,18 @@ class Engine:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
         if n_pk > self._pk_cap:
             self._alloc_packets(max(n_pk, 2 * self._pk_cap))
-        tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
-                         self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                         m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
-                         lt["hops_y"], lt["hops_c"], m.timing, trace)
+        if trace:
+            tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
+                             self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                             m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
+                             lt["hops_y"], lt["hops_c"], m.timing, trace)
+        else:  # the same packets and counters from per-route tables (built once)
+            if self._route_tabs is None:
+                self._route_tabs = tm.route_tables(m.route_ptr, m.route_core, m.route_row, m.row_ptr, m.row_n_reads,
+                                                   self.neuron_core, m.core_router, lt["hops_x"], lt["hops_y"],
+                                                   lt["hops_c"], m.timing, m.n_cores)
+            tm.build_packets_tab(out_counters, self._pk, self._inj_ptr, self._inj_list, self._fired_list, n_fired,
+                                 self._finish, self.neuron_core, m.route_ptr, m.route_core, *self._route_tabs)
         tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
@@ -276,7 +302,7 @@ class Engine:
                         hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
-                           out_payload, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+                           out_payload, m.route_ptr, m.route_row, m.row_ptr, *self._syn_arrays())
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, int(self._nout[0]), m.route_ptr,
                              m.route_row, m.row_ptr, m.syn_target)

@@ -218,4 +218,106 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
             p += 1
 
 
-__all__ = ["neuron_phase", "neuron_phase_enabled", "build_packets"]
+# ------------------------------------------------- packets, with per-route tables (no trace)
+def route_tables(route_ptr, route_core, route_row, row_ptr, row_n_reads, neuron_core, core_router, hops_x, hops_y,
+                 hops_c, timing, n_cores):
+    """Per-route and per-neuron constants of :func:`build_packets` (NumPy, once per engine).
+
+    ``route int64[n_routes, 3]``: a packet's synapse-unit cost (``packet_receive + row_n_reads * synapse_read``;
+    0 to the host), the destination's synapse reads and synaptic ops; ``neuron int64[N, 4]``: per source
+    neuron its packets and the flits x hops of all its packets (on-chip east-west, north-south, chip-to-chip)."""
+    C = int(n_cores)
+    N = route_ptr.shape[0] - 1
+    flits, recv, read = int(timing[_T_FLITS]), int(timing[_T_RECV]), int(timing[_T_READ])
+    n_routes = np.diff(route_ptr)
+    src = np.repeat(np.arange(N), n_routes)
+    rs, rd = core_router[neuron_core[src]], core_router[route_core]
+    host = route_core == C
+    row = np.where(host, 0, route_row)
+    route = np.zeros((route_core.shape[0], 3), np.int64)
+    if route.shape[0]:
+        route[:, 1] = np.where(host, 0, row_n_reads[row])
+        route[:, 2] = np.where(host, 0, row_ptr[row + 1] - row_ptr[row])
+    route[:, 0] = np.where(host, 0, recv + route[:, 1] * read)
+    neuron = np.zeros((N, 4), np.int64)
+    neuron[:, 0] = n_routes
+    for col, hops in ((1, hops_x), (2, hops_y), (3, hops_c)):
+        neuron[:, col] = _sum_by(src, flits * hops[rs, rd].astype(np.int64), N)
+    return route, neuron
+
+
+def _sum_by(idx, val, n):
+    """int64 sums of ``val`` grouped by the ascending ``idx`` (exact: no float weights)."""
+    out = np.zeros(n, np.int64)
+    np.add.at(out, idx, val)
+    return out
+
+
+@numba.njit(**JIT)
+def build_packets_tab(out_counters, out_pk, out_inj_ptr, out_inj_list, fired_list, n_fired, finish, neuron_core,
+                      route_ptr, route_core, route_tab, neuron_tab):
+    """:func:`build_packets` without trace, from :func:`route_tables`: the same packets in the same ``seq``
+    order, the same injection queues and counters.
+
+    The stable sort by ``f_g`` is a counting sort when the finish cycles span at most ``4 n_fired + 2**16``
+    values (else :func:`_stable_argsort_runs`); the source counters are added per firing neuron and the
+    destination counters per core after the packet loop (integer sums: the same totals)."""
+    C = out_counters.shape[0] - 1
+    f = np.empty(n_fired, dtype=np.int64)
+    out_inj_ptr[:] = 0
+    f_max = np.int64(0)
+    for j in range(n_fired):
+        g = fired_list[j]
+        fg = finish[g]
+        f[j] = fg
+        if fg > f_max:
+            f_max = fg
+        s = neuron_core[g]
+        out_inj_ptr[s + 1] += neuron_tab[g, 0]
+        out_counters[s, _A_IO if s == C else _A_SEND] += neuron_tab[g, 0]
+        out_counters[s, _A_EW] += neuron_tab[g, 1]
+        out_counters[s, _A_NS] += neuron_tab[g, 2]
+        out_counters[s, _A_CHIP] += neuron_tab[g, 3]
+    for c in range(C + 1):
+        out_inj_ptr[c + 1] += out_inj_ptr[c]
+    cursor = out_inj_ptr[:-1].copy()
+    if f_max <= 4 * n_fired + 65536:  # stable counting sort on the (small, >= 0) finish cycles
+        pos = np.zeros(f_max + 2, dtype=np.int64)
+        for j in range(n_fired):
+            pos[f[j] + 1] += 1
+        for v in range(f_max + 1):
+            pos[v + 1] += pos[v]
+        order = np.empty(n_fired, dtype=np.int64)
+        for j in range(n_fired):
+            order[pos[f[j]]] = j
+            pos[f[j]] += 1
+    else:
+        order = _stable_argsort_runs(f)
+    n_dst = np.zeros((C + 1, 3), dtype=np.int64)  # per destination core: packets, synapse reads, synaptic ops
+    p = 0
+    for j in range(n_fired):
+        g = fired_list[order[j]]
+        fg = f[order[j]]
+        s = neuron_core[g]
+        q = cursor[s]
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            d = route_core[k]
+            out_pk[p, PK_F] = fg
+            out_pk[p, PK_DST] = d
+            out_pk[p, PK_COST] = route_tab[k, 0]
+            out_inj_list[q] = p
+            q += 1
+            n_dst[d, 0] += 1
+            n_dst[d, 1] += route_tab[k, 1]
+            n_dst[d, 2] += route_tab[k, 2]
+            p += 1
+        cursor[s] = q
+    for d in range(C):
+        out_counters[d, _A_DELIV] += n_dst[d, 0]
+        out_counters[d, _A_RECV] += n_dst[d, 0]
+        out_counters[d, _A_READ] += n_dst[d, 1]
+        out_counters[d, _A_SYNOP] += n_dst[d, 2]
+    out_counters[C, _A_IO] += n_dst[C, 0]
+
+
+__all__ = ["neuron_phase", "neuron_phase_enabled", "build_packets", "build_packets_tab", "route_tables"]
