@@ -2,8 +2,9 @@
 
 - ``timing.build_packets_tab`` (untraced steps: per-route tables, counting sort) against
   ``timing.build_packets`` (traced steps), on random placements, and its fallback sort;
-- the narrow synapse arrays of the accumulation (``uint16`` slots, ``int8``/``int16``/``int32`` weights)
-  against the plain-NumPy LIF reference (``sim_helpers.lif_reference``), with weights of every width.
+- the accumulation's synapses in source order, in narrow arrays (``uint16`` slots, ``int8``/``int16``/``int32``
+  weights): the order by hand, and the spikes against the plain-NumPy LIF reference
+  (``sim_helpers.lif_reference``), with weights of every width.
 """
 
 import numpy as np
@@ -89,9 +90,16 @@ def test_narrow_synapse_arrays_give_the_reference_spikes(weight_max, dtype):
     for seed in range(3):
         m, host, (edges, lif, n_lif) = random_model(seed, weight_max)
         eng = Engine(m)
-        slot, w = eng._syn_arrays()
+        ptr, slot, w = eng._syn_arrays()
         assert slot.dtype == np.uint16 and w.dtype == dtype
-        assert np.array_equal(w, m.syn_weight) and np.array_equal(slot, m.syn_target * m.n_accumulators + m.syn_acc)
+        # source order by hand: neuron g's synapses are the rows of its routes, in route order
+        rows = [r for g in range(m.n_neurons) for r in m.route_row[m.route_ptr[g]:m.route_ptr[g + 1]] if r >= 0]
+        syn = np.concatenate([np.arange(m.row_ptr[r], m.row_ptr[r + 1]) for r in rows]).astype(np.int64)
+        assert np.array_equal(w, m.syn_weight[syn])
+        assert np.array_equal(slot, (m.syn_target * m.n_accumulators + m.syn_acc)[syn])
+        n_syn = [sum(m.row_ptr[r + 1] - m.row_ptr[r] for r in m.route_row[m.route_ptr[g]:m.route_ptr[g + 1]] if r >= 0)
+                 for g in range(m.n_neurons)]
+        assert np.array_equal(np.diff(ptr), n_syn)
         r = simulate(m, len(host), inputs=host)
         ref_fired, _ = lif_reference(lif, np.zeros(n_lif, np.int64), edges, n_lif, host, len(host))
         n_host = host.shape[1]

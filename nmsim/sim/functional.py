@@ -261,6 +261,51 @@ def accumulate_flat(acc_out_flat, fired_list, n_fired, payload, route_ptr, route
                 acc_out_flat[np.uint64(syn_slot[s])] += np.int64(syn_weight[s]) * p
 
 
+@numba.njit(**JIT)
+def source_order_ptr(route_ptr, route_row, row_ptr):
+    """``int64[N+1]``: offsets, per source neuron, of its synapses in source order (:func:`source_order`): the
+    rows of its routes, in route order (a route to the host has none)."""
+    N = route_ptr.shape[0] - 1
+    ptr = np.zeros(N + 1, np.int64)
+    for g in range(N):
+        n = np.int64(0)
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            row = route_row[k]
+            if row >= 0:
+                n += row_ptr[row + 1] - row_ptr[row]
+        ptr[g + 1] = ptr[g] + n
+    return ptr
+
+
+@numba.njit(_nrt=False, **JIT)
+def source_order(out_slot, out_weight, src_ptr, route_ptr, route_row, row_ptr, syn_slot, syn_weight):
+    """Copy the synapses (slot, weight) into source order: neuron ``g``'s are
+    ``out_*[src_ptr[g]:src_ptr[g+1]]``, the rows of its routes one after the other (:func:`accumulate_src`)."""
+    N = route_ptr.shape[0] - 1
+    for g in range(N):
+        q = src_ptr[g]
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            row = route_row[k]
+            if row < 0:
+                continue
+            for s in range(row_ptr[row], row_ptr[row + 1]):
+                out_slot[q] = syn_slot[s]
+                out_weight[q] = syn_weight[s]
+                q += 1
+
+
+@numba.njit(_nrt=False, **JIT)
+def accumulate_src(acc_out_flat, fired_list, n_fired, payload, src_ptr, src_slot, src_weight):
+    """:func:`accumulate_flat` on the synapses in source order (:func:`source_order`): one contiguous run per
+    firing neuron instead of one row per route scattered over the destination cores' storage -- the same
+    exact integer sums, read as a stream (a large model's synapses do not fit in the cache)."""
+    for j in range(n_fired):
+        g = fired_list[j]
+        p = payload[g]
+        for s in range(np.uint64(src_ptr[g]), np.uint64(src_ptr[g + 1])):
+            acc_out_flat[np.uint64(src_slot[s])] += np.int64(src_weight[s]) * p
+
+
 @numba.njit(_nrt=False, **JIT)
 def mark_received(recv_out, fired_list, n_fired, route_ptr, route_row, row_ptr, syn_target):
     """Set ``recv_out[syn_target[s]] = 1`` for every synapse ``s`` an event reaches (spec §1, LIF
