@@ -153,6 +153,10 @@ class Engine:
         self._all_enabled = np.ones(N, np.uint8)
         slot = model.syn_target.astype(np.int64) * model.n_accumulators + model.syn_acc.astype(np.int64)
         self._syn_slot = slot.astype(np.int32) if N * model.n_accumulators < 2**31 else slot
+        self._syn_span = fn.synapse_spans(model.route_ptr, model.route_row, model.row_ptr)
+        self._rt = tm.route_tables(self.neuron_core, model.route_ptr, model.route_core, model.route_row, model.row_ptr,
+                                   model.row_n_reads, model.core_router, self.lt["hops_x"], self.lt["hops_y"],
+                                   self.lt["hops_c"], model.timing)
         self._nout = np.zeros(2, np.int64)
         self._active = np.zeros(N, np.uint8)
         # LIF neurons with update_on_event read a per-neuron "received an event" flag (spec §1); only then
@@ -224,8 +228,8 @@ class Engine:
                         hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
-        fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
-                           m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        fn.accumulate_spans(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
+                            self._syn_span, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, n_fired, m.route_ptr, m.route_row,
                              m.row_ptr, m.syn_target)
@@ -248,8 +252,7 @@ class Engine:
             self._alloc_packets(max(n_pk, 2 * self._pk_cap))
         tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
                          self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                         m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
-                         lt["hops_y"], lt["hops_c"], m.timing, trace)
+                         m.route_core, *self._rt, trace)
         tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
@@ -275,8 +278,9 @@ class Engine:
                         self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
                         hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
-        fn.accumulate_flat(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
-                           out_payload, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        fn.accumulate_spans(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
+                            out_payload, self._syn_span, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot,
+                            m.syn_weight)
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, int(self._nout[0]), m.route_ptr,
                              m.route_row, m.row_ptr, m.syn_target)
