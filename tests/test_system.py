@@ -248,8 +248,7 @@ def test_presets_load_and_every_value_is_sourced():
     s = load_system("loihi-nahuku32")
     # 10 GHz virtual clock: 50 ns = 500 cycles; 32 bits / 3.2 Gbit/s = 10 ns = 100 cycles; 1 pJ/bit x 32 bits
     assert (s.n_chips, s.latency_cycles, s.serialization_cycles, s.energy_pj_per_flit) == (32, 500, 100, 32.0)
-    with pytest.raises(ChipConfigError, match="uses 152 of its 168 core slots"):
-        board_chip(load_system("spinnaker2-48"))
+    assert load_system("spinnaker2-48").n_chips == 48  # 8 x 8 positions, 16 empty (tests/test_system_holes.py)
 
 
 # ------------------------------------------------------------------ oracle

@@ -185,10 +185,42 @@ def xy_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ..
     return tuple(links)
 
 
+def board_chip_step(g: dict, here: tuple[int, int], dest: tuple[int, int]) -> str:
+    """Chip-level direction (``"E"``, ``"W"``, ``"N"``, ``"S"``) from chip ``here`` towards chip ``dest`` (``(cx, cy)``,
+    different).  A full grid: XY over chips.  A grid whose positions ``g["empty"]`` (indices ``cy * chips_x + cx``)
+    hold no chip: straight along the column when the columns match, else along the column to the trunk row (the
+    lowest row with no empty position), then along it.  Raises ``ValueError`` when the next chip, or any chip left
+    on that route, is an empty position."""
+    CX, CY = g["chips_x"], g["chips_y"]
+    holes = {(i % CX, i // CX) for i in g.get("empty", ())}
+    (x, y), (xd, yd) = here, dest
+    if not holes:
+        if xd != x:
+            return "E" if xd > x else "W"
+        return "N" if yd > y else "S"
+    trunks = [row for row in range(CY) if all((c, row) not in holes for c in range(CX))]
+    if xd == x:
+        legs = [(x, y, yd)]
+    elif not trunks:
+        raise ValueError(f"chip {here} to chip {dest}: no route (no full row of chips)")
+    else:
+        legs = [(x, y, trunks[0]), (xd, trunks[0], yd)]
+    for col, y0, y1 in legs:
+        for yy in range(min(y0, y1), max(y0, y1) + 1):
+            if (col, yy) in holes:
+                raise ValueError(f"chip {here} to chip {dest}: the route crosses the empty position {(col, yy)}")
+    if xd == x:
+        return "N" if yd > y else "S"
+    if y != trunks[0]:
+        return "N" if trunks[0] > y else "S"
+    return "E" if xd > x else "W"
+
+
 def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
     """Link ids a packet crosses on a board (``model.meta["system"]``, ``docs/systems.md``), walked router by
     router: inside a chip XY to the destination (same chip) or to the port of the chip-level direction
-    (east/west while the chip columns differ, then north/south), then across that port's link."""
+    (:func:`board_chip_step`: east/west while the chip columns differ, then north/south, around empty grid
+    positions), then across that port's link."""
     g = model.meta["system"]
     W, H, R, C = g["chip_width"], g["chip_height"], model.n_routers, model.n_cores
     Wt = model.width
@@ -199,12 +231,14 @@ def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int,
         cx, cy, dcx, dcy = x // W, y // H, xd // W, yd // H
         if (cx, cy) == (dcx, dcy):
             tx, ty, out = xd, yd, None
-        elif dcx != cx:
-            tx = cx * W + (W - 1 if dcx > cx else 0)
-            ty, out = cy * H + g["east_west_row"], (PORT_E if dcx > cx else PORT_W)
         else:
-            tx = cx * W + g["north_south_col"]
-            ty, out = cy * H + (H - 1 if dcy > cy else 0), (PORT_N if dcy > cy else PORT_S)
+            d = board_chip_step(g, (cx, cy), (dcx, dcy))
+            if d in "EW":
+                tx = cx * W + (W - 1 if d == "E" else 0)
+                ty, out = cy * H + g["east_west_row"], (PORT_E if d == "E" else PORT_W)
+            else:
+                tx = cx * W + g["north_south_col"]
+                ty, out = cy * H + (H - 1 if d == "N" else 0), (PORT_N if d == "N" else PORT_S)
         if x != tx:
             port = PORT_E if tx > x else PORT_W
         elif y != ty:
@@ -263,8 +297,14 @@ def _board_ranks(model: CompiledModel) -> dict[int, int]:
     succ: dict[tuple, set] = {}
     nodes = {(v, L) for v in (0, 1) for L in range(4 * R)}
     indeg = {n: 0 for n in nodes}
+    g = model.meta["system"]
+    holes = set(g.get("empty", ()))
+    Wr = g["chip_width"]
+    on = [((r // W) // g["chip_height"]) * g["chips_x"] + (r % W) // Wr not in holes for r in range(R)]
     for a in range(R):
         for b in range(R):
+            if not (on[a] and on[b]):
+                continue  # no router of an empty grid position sends or receives
             full = board_path(_RouterPair(model, a, b), 0, 1)
             vcs = board_vcs(model, full)
             path = [(v, L) for v, L in zip(vcs, full)][1:-1]  # mesh channels from router a to router b
