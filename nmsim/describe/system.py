@@ -320,10 +320,6 @@ def board_chip(system: SystemSpec) -> ChipSpec:
     A variant of the chip (replay profile, overrides) goes through :meth:`SystemSpec.for_chip` first."""
     c = system.chip
     m = c.mesh
-    if c.noc.multicast:
-        raise ChipConfigError(f"{system.path}: chip: chip {c.name!r} routes multicast (noc.routing); multicast "
-                              "trees across chip-to-chip links are not modelled yet, so a board needs "
-                              "--set chip.noc.routing=unicast")
     W, H = m.width * system.chips_x, m.height * system.chips_y
     src = f"system {system.name}: {system.chips_x} x {system.chips_y} chips of {m.width} x {m.height}"
     mesh = dataclasses.replace(m, width=W, height=H, n_cores=system.n_chips * m.n_cores,

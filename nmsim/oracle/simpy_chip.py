@@ -397,6 +397,7 @@ class _Tree:
     children: dict  #: link -> links after it in the tree (first-reached order)
     leaves: dict  #: ejection link -> the delivery's PacketRecord
     grants: dict  #: link -> grant cycle
+    vcs: dict = field(default_factory=dict)  #: link -> its virtual channel (2-D boards: the smallest of its routes')
 
 
 @dataclass
@@ -405,6 +406,7 @@ class _Copy:
 
     key: tuple[int, int, int]
     grant: simpy.Event
+    vc: int = 0  #: virtual channel it asks for (2-D boards)
 
 
 @dataclass
@@ -552,24 +554,28 @@ class _Chip:
     def _multicast_packet(self, core: int, g: int) -> None:
         """R12: one packet of neuron ``g``: its tree is the union of the XY paths of its routes."""
         m, env = self.m, self.env
-        records, children = [], {}
+        records, children, vcs = [], {}, {}
+        board = "system" in m.meta
         for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
             dst = int(m.route_core[k])
-            p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
+            links = board_path(m, core, dst) if board else xy_path(m, core, dst)
+            p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), links)
             records.append(p)
             self.packets.append(p)
             for a, b in zip(p.links, p.links[1:]):
                 kids = children.setdefault(a, [])
                 if b not in kids:
                     kids.append(b)
-        tree = _Tree((env.now, core, g), core, children, {p.links[-1]: p for p in records}, {})
+            for L, v in zip(links, board_vcs(m, links) if board else (0,) * len(links)):
+                vcs[L] = min(vcs.get(L, 1), v)  # a link shared by routes of both classes: VC 0
+        tree = _Tree((env.now, core, g), core, children, {p.links[-1]: p for p in records}, {}, vcs)
         env.process(self._copy(tree, p.links[0], None))
 
     def _copy(self, tree: "_Tree", l: int, up: "_Held | None"):
         """One copy of a multicast packet on link ``l``; ``up``: the buffer slot it leaves (shared by its siblings)."""
         env, src_cnt = self.env, self.counters[tree.src_core]
         link = self.links[l]
-        req = _Copy(tree.key, env.event())
+        req = _Copy(tree.key, env.event(), tree.vcs.get(l, 0))
         link.waiting.append(req)
         _wake(link)
         s = yield req.grant
@@ -579,7 +585,9 @@ class _Chip:
             if up.left == 0:  # the last copy has left: the slot is usable from s + 1
                 slot_back = _Phase(env, 1, PHASE_CREDIT)
                 slot_back.callbacks.append(lambda _ev, buf=up.buffer: buf.get(1))
-        if l < 4 * self.m.n_routers:
+        if l < 4 * self.m.n_routers and "system" in self.m.meta and board_crossing(self.m, l):
+            src_cnt[A["flit_hop_chip"]] += self.flits
+        elif l < 4 * self.m.n_routers:
             col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
             src_cnt[A[col]] += self.flits
         yield env.timeout(link.lat)
@@ -591,7 +599,7 @@ class _Chip:
         kids = tree.children[l]
         src_cnt[A["routing_table_lookup"]] += 1
         src_cnt[A["multicast_replication"]] += len(kids) - 1
-        held = _Held(link.buffer, len(kids))
+        held = _Held(link.buffers[req.vc], len(kids))
         for b in kids:
             env.process(self._copy(tree, b, held))
 

@@ -299,8 +299,8 @@ class Engine:
         m, st, t = self.model, self._mc_step, self._mc
         n_pk = mc.mc_build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, st.pk_g, st.node_base,
                                    self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                                   m.route_core, m.route_row, m.row_ptr, m.row_n_reads, t.tree_ptr, t.node_link,
-                                   t.child_ptr, m.n_routers, m.timing)
+                                   m.route_core, m.route_row, m.row_ptr, m.row_n_reads, t.tree_ptr, t.node_col,
+                                   t.child_ptr, m.timing)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(mc.run_events_mc(out_link_busy, self._syn_free, packets, self._links, self._ws,
                                                      t, st, self.trace))) != ev.EventError.OK:
