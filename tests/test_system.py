@@ -223,9 +223,6 @@ REJECTED = [
     ('latency_ns = { value = 3.5, source = "t" }\n',
      'latency_ns = { value = 3.5, source = "t" }\nlatency_cycles = { value = 3, source = "t" }\n',
      "link.latency_ns: conflicts with link.latency_cycles; give one of latency_cycles or latency_ns"),
-    ('buffer_packets = { value = 2,', 'buffer_packets = { value = 3,',
-     "link.buffer_packets: 3 differs from the chip's noc.router_buffer_packets = 2; per-link buffer depths are "
-     "not modelled yet (give the chip's value)"),
     ('[ports]', '[portz]', "portz: unknown key; did you mean 'ports'?"),
     ('chip = "test-2x2"', 'chip = "loihy"', "chip: unknown chip 'loihy'; did you mean 'loihi'? presets: "),
 ]

@@ -88,8 +88,9 @@ class SystemSpec:
 
     def geometry(self) -> dict[str, int]:
         """Plain integers the engine's routing reads (``CompiledModel.meta["system"]``); ``empty`` (the empty
-        grid positions) and ``chip_cores`` (the chip's cores when it leaves router slots empty) only when
-        they apply, so a full board of full chips keeps its geometry."""
+        grid positions), ``chip_cores`` (the chip's cores when it leaves router slots empty) and
+        ``link_buffer`` (the chip-to-chip links' buffer depth when it is not the routers') only when they
+        apply, so a full board of full chips with uniform buffers keeps its geometry."""
         m = self.chip.mesh
         g = {"chip_width": m.width, "chip_height": m.height,
              "chips_x": self.chips_x, "chips_y": self.chips_y, "east_west_row": self.east_west_row,
@@ -99,6 +100,8 @@ class SystemSpec:
             g["empty"] = tuple(self.empty)
         if m.n_cores != m.width * m.height * m.cores_per_router:
             g["chip_cores"] = m.n_cores
+        if self.buffer_packets != self.chip.noc.router_buffer_packets:
+            g["link_buffer"] = self.buffer_packets  # chip-to-chip links' input buffers differ from the routers'
         return g
 
     def for_chip(self, chip: ChipSpec) -> "SystemSpec":
@@ -110,10 +113,6 @@ class SystemSpec:
         ctx = _Ctx(self.path)
         sources = dict(self.sources)
         lat, ser, epf = _resolve_link(ctx, chip, self.raw, sources)
-        if self.buffer_packets != chip.noc.router_buffer_packets:
-            ctx.fail("link.buffer_packets", f"{self.buffer_packets} differs from the chip's "
-                     f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
-                     "modelled yet (give the chip's value)")
         return dataclasses.replace(self, chip=chip, latency_cycles=lat, serialization_cycles=ser,
                                    energy_pj_per_flit=epf, sources=MappingProxyType(sources))
 
@@ -228,10 +227,14 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
         ctx.fail("ports.north_south_col", f"{ports['north_south_col']} is outside the chip's mesh "
                  f"(width {m.width}: columns 0..{m.width - 1})")
     lat, ser, epf = _resolve_link(ctx, chip, link, sources)
-    if link["buffer_packets"] != chip.noc.router_buffer_packets:
-        ctx.fail("link.buffer_packets", f"{link['buffer_packets']} differs from the chip's "
-                 f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
-                 "modelled yet (give the chip's value)")
+    n_pos_r = board["chips_x"] * board["chips_y"] * m.n_routers
+    deep = max(link["buffer_packets"], chip.noc.router_buffer_packets)  # the engine sizes its queues by the deepest
+    ws = limits.workspace_bytes(n_pos_r, n_pos_r // m.n_routers * m.n_cores, m.cores_per_router, deep, 1)
+    if link["buffer_packets"] > chip.noc.router_buffer_packets and \
+            ws["noc.router_buffer_packets"] > limits.memory_budget_bytes():
+        ctx.fail("link.buffer_packets", f"{link['buffer_packets']} packets: the engine's wait queues for the board "
+                 f"would take {ws['noc.router_buffer_packets'] / 2**30:.3g} GiB, over the "
+                 f"{limits.memory_budget_bytes() / 2**30:.3g} GiB budget (NMSIM_MEMORY_BUDGET_GIB)")
     n_pos = board["chips_x"] * board["chips_y"]  # grid positions: the wide mesh has routers on every one
     n_chips = n_pos - len(empty)
     total_cores = n_chips * m.n_cores

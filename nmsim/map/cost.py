@@ -23,6 +23,8 @@ Energy (pJ per step; the tie-break): the expected count of every action per step
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -143,11 +145,20 @@ def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, 
 
 
 def board_hops(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``)."""
+    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``,
+    read-only; computed once per board geometry, as the balanced mapper asks for them per candidate)."""
+    return _board_hops(tuple(sorted(chip.board.items())))
+
+
+@functools.lru_cache(maxsize=2)
+def _board_hops(key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from nmsim.sim import board_routes as br
 
-    g = dict(chip.board)
-    return br.hop_tables(g, br.next_links(g))
+    g = dict(key)
+    out = br.hop_tables(g, br.next_links(g))
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

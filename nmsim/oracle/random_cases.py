@@ -93,7 +93,7 @@ def random_timing(rng: np.random.Generator, width: int, height: int, zero_latenc
 
 def random_case(
     seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True,
-    board: bool = False, two_d: bool = False, holes: bool = False,
+    board: bool = False, two_d: bool = False, holes: bool = False, link_buffer: bool = False,
 ) -> RandomCase:
     """A random small chip, network, timing and host input, all drawn from ``seed``.
 
@@ -106,6 +106,8 @@ def random_case(
     mesh links carry two virtual channels.  ``holes=True`` (with ``board`` and ``two_d``): a 2-D board of 3..4 x
     2..4 positions, some of which hold no chip (``system["empty"]``), drawn until every pair of chips has a
     route around them (:func:`nmsim.oracle.simpy_chip.board_chip_step`); cores sit on the chips only.
+    ``link_buffer=True`` (with ``board``): the chip-to-chip links get their own input-buffer depth, 1..3
+    packets (``system["link_buffer"]``), drawn last so the rest of the case is the one without it.
     """
     rng = np.random.default_rng(seed)
     W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
@@ -177,6 +179,9 @@ def random_case(
     p_event = rng.uniform(0.1, 0.6)
     values = rng.choice(np.r_[-3:0, 1:6], size=(n_steps, n_host))
     host_payloads = np.where(rng.random((n_steps, n_host)) < p_event, values, 0).astype(np.int64)
+    if link_buffer and system is not None:
+        build["system"] = {**system, "link_buffer": int(rng.integers(1, 4))}
+        model.meta["system"] = dict(build["system"])
     return RandomCase(seed, model, n_steps, host_payloads, build)
 
 

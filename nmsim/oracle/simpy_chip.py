@@ -475,10 +475,13 @@ class _Chip:
             occ = lat = int(tm[T["io_packet_cycles"]])
         else:
             occ, lat = F, int(tm[T["local_delivery_cycles"]]) + F - 1
-        buffer = simpy.Container(self.env, capacity=self.B) if l < 4 * R + C + 1 else None
+        depth = self.B
+        if l < 4 * R and "system" in m.meta and board_crossing(m, l):  # a chip-to-chip link's own buffer depth
+            depth = int(m.meta["system"].get("link_buffer", self.B))
+        buffer = simpy.Container(self.env, capacity=depth) if l < 4 * R + C + 1 else None
         buffers = (buffer,)
         if l < 4 * R and "system" in m.meta and min(m.meta["system"]["chips_x"], m.meta["system"]["chips_y"]) > 1:
-            buffers = (buffer, simpy.Container(self.env, capacity=self.B))  # virtual channel 1 (docs/systems.md)
+            buffers = (buffer, simpy.Container(self.env, capacity=depth))  # virtual channel 1 (docs/systems.md)
         return _Link(l, occ, lat, phase, buffer, buffers)
 
     # -- processes

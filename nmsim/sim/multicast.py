@@ -28,7 +28,7 @@ import numpy as np
 from nmsim.compile.compiled import T
 from nmsim.describe.actions import A
 from nmsim.jit import JIT
-from nmsim.sim.events import (_CTZ, _DEBRUIJN, _OK, _U0, _U58, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, NIL,
+from nmsim.sim.events import (_CTZ, _DEBRUIJN, _OK, _U0, _U58, LT_DEPTH, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, NIL,
                               PK_F, WL_BUF, WL_NEXT, WL_TRY, WL_WQN, _mark, _request, _try_at, _wheel_push, heap_pop,
                               heap_push)
 from nmsim.sim.timing import _stable_argsort_runs
@@ -249,7 +249,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                     p = inj_list[np.uint64(h)]
                     j = 0  # the root node
                     b = -1
-                    if wl[uL, WL_BUF] >= depth:
+                    if wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue
                     x = max(wl[uL, WL_NEXT], pk[np.uint64(p), PK_F])
                     if x > t:
@@ -270,12 +270,13 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                             pending += ne
                             has_next = has_next or nb
                         continue
-                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= depth:
+                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue
                     sb = link_tab[uL, LT_SIB]
                     if sb >= 0 and link_tab[np.uint64(sb), LT_RANK] > link_tab[uL, LT_RANK]:
                         uS = np.uint64(sb)  # the sibling VC, visited later this cycle: does it hold an older copy?
-                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < depth and ws.wq[np.uint64(sb * cap)] < \
+                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < link_tab[uS, LT_DEPTH] and \
+                                ws.wq[np.uint64(sb * cap)] < \
                                 ws.wq[np.uint64(L * cap)]:
                             _mark(dbits, link_tab[uS, LT_RANK])
                             free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, t + 1, W, mask,
@@ -295,7 +296,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                     par = nb0 + node_parent[np.uint64(g0 + j)]
                     rem[np.uint64(par)] -= 1
                     if rem[np.uint64(par)] == 0:
-                        if wl[np.uint64(b), WL_BUF] == depth:
+                        if wl[np.uint64(b), WL_BUF] == link_tab[np.uint64(b), LT_DEPTH]:
                             _mark(dnext, link_tab[np.uint64(b), LT_RANK])
                             has_next = True
                         wl[np.uint64(b), WL_BUF] -= 1
@@ -325,7 +326,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                         else:
                             free_head = _wheel_push(ws, free_head, (t + lat) & mask, L2, q2)
                             pending += 1
-                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= depth:
+                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                     pass
                 elif inj:
                     h = inj_head[np.uint64(c)]
