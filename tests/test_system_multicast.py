@@ -105,3 +105,29 @@ def test_random_multicast_boards_replicate_and_cross_chips_on_both_vcs():
         chip += int(r.counters[..., A["flit_hop_chip"]].sum())
         vc1 += int((build_trees(m).node_link >= m.n_links).sum())
     assert repl > 50 and chip > 50 and vc1 > 50
+
+
+@pytest.mark.slow
+def test_same_logits_on_one_multicast_chip_and_on_spinnaker2_48(tmp_path):
+    """ptb-egru-small-s90 on one spinnaker2 chip and on spinnaker2-48 (both multicast), layer L2 pinned to cores
+    28-139: the first router row of chips (1,0)..(4,0) (28 cores each), so its trees cross chips.  Identical
+    logits_sha256, bit-exact; the board reports chip-to-chip flits."""
+    import json
+    import subprocess
+    import sys
+
+    from nmsim.paths import models_dir, project_root
+
+    def run(*where, out):
+        cmd = [sys.executable, "-m", "nmsim", "run", "--model", models_dir() / "ptb-egru-small-s90.nmm", *where,
+               "--tokens", "3", "--placement", "snake", "--no-progress", "--no-figures", "--out", out]
+        p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900,
+                           env={**os.environ, "PYTHONPATH": str(project_root())})
+        assert p.returncode == 0, p.stderr
+        return json.loads((out / "summary.json").read_text())
+
+    one = run("--chip", "spinnaker2", out=tmp_path / "one")
+    board = run("--system", "spinnaker2-48", "--set", "map.L2.cores=28-139", out=tmp_path / "board")
+    assert one["bit_exact"] and board["bit_exact"]
+    assert one["logits_sha256"] == board["logits_sha256"]
+    assert board["system"]["chips"] == 48 and board["system"]["off_chip_flits"] > 0

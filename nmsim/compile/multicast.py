@@ -1,7 +1,8 @@
 """Multicast XY trees and routing-table entries (``docs/engine-model.md`` §2.6).
 
 With ``noc.routing = "multicast"`` a firing neuron sends *one* packet, which follows the union of the XY
-(dimension-order: X first, then Y) paths from its core to every destination core of its routes and is
+(dimension-order: X first, then Y; on a board of chips the board routes, ``docs/systems.md``) paths from its
+core to every destination core of its routes and is
 replicated at each router where that tree branches.  The tree of every source neuron is fixed by the
 placement, so it is built here once, as flat arrays over *tree nodes*: one node per link of the tree
 (injection link first, then mesh links, then one ejection link per destination), numbered per neuron in

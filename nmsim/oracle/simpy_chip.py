@@ -86,7 +86,8 @@ R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
     All enabled cell and readout units are *active*.
 R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.6): a firing neuron with routes sends one
     packet (``packet_send``/``io_packet`` once), keyed ``(f_g, core, g)``.  Its tree is the union of the XY
-    paths of its routes; every copy waits on one link of the tree.  After a grant onto a router (injection or
+    paths of its routes (on a board: of its :func:`board_path` s; a link shared by routes of both virtual
+    channels takes VC 0, ``docs/systems.md``); every copy waits on one link of the tree.  After a grant onto a router (injection or
     mesh link) and the link's latency, the router counts one ``routing_table_lookup`` and ``children - 1``
     ``multicast_replication`` and each child link gets its own copy; the buffer slot is returned (from
     ``s + 1``) after the grant ``s`` of the last copy to leave.  One :class:`PacketRecord` per delivery
@@ -503,7 +504,7 @@ class _Chip:
             if not self.fired[g]:
                 continue
             cnt[A["spike"]] += 1
-            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along the XY tree
+            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along its tree
                 cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
                 self._multicast_packet(core, g)
                 continue
@@ -555,7 +556,7 @@ class _Chip:
         _wake(unit)
 
     def _multicast_packet(self, core: int, g: int) -> None:
-        """R12: one packet of neuron ``g``: its tree is the union of the XY paths of its routes."""
+        """R12: one packet of neuron ``g``: its tree is the union of the XY (board) paths of its routes."""
         m, env = self.m, self.env
         records, children, vcs = [], {}, {}
         board = "system" in m.meta

@@ -5,7 +5,8 @@ The board is one mesh of ``chips_x x width`` by ``chips_y x height`` routers.  T
 chip boundary are chip-to-chip links, but only those out of the *port routers* are used: the east/west
 ports sit on router row ``east_west_row`` of each chip's east/west edge, the north/south ports on router
 column ``north_south_col`` of its north/south edge.  A packet from chip ``s`` to chip ``d != s`` picks the
-chip-level direction by XY over chips (east/west until the chip column matches, then north/south), goes XY
+chip-level direction by XY over chips (east/west until the chip column matches, then north/south; on a board
+with empty grid positions YXY through the trunk row, :func:`chip_dirs`), goes XY
 inside the current chip to the port of that direction, crosses, and repeats; inside the destination chip
 it goes XY to the destination router.  A chip-to-chip link is occupied ``link_occ`` cycles per packet
 and delivers its head after ``link_lat`` cycles.
@@ -294,5 +295,5 @@ def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray, vc: np.ndarray | None =
     return np.array(out, np.int64)
 
 
-__all__ = ["chip_present", "trunk_row", "chip_dirs", "next_links", "link_down", "chip_of_router", "router_present", "crossing", "hop_tables", "n_vcs", "vc_classes",
-           "check_deadlock_free", "topo_rank"]
+__all__ = ["chip_present", "trunk_row", "chip_dirs", "next_links", "link_down", "chip_of_router", "router_present",
+           "crossing", "hop_tables", "n_vcs", "vc_classes", "check_deadlock_free", "topo_rank"]
