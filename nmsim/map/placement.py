@@ -115,8 +115,12 @@ def snake_order(chip: ChipSpec) -> np.ndarray:
 def _board_snake(chip: ChipSpec) -> np.ndarray:
     """Snake order of a board: chips in boustrophedon order (chip row 0 west->east, row 1 east->west, ...),
     each chip's cores in its own snake, so a population fills one chip before it spills onto the next."""
+    from nmsim.describe.system import core_routers
+
     g, m = chip.board, chip.mesh
-    W, H, cpr = g["chip_width"], g["chip_height"], m.cores_per_router
+    W, H = g["chip_width"], g["chip_height"]
+    cr = core_routers(chip)  # routers of empty grid positions and empty router slots hold no cores
+    first = np.searchsorted(cr, np.arange(m.n_routers + 1))
     order = []
     for cy in range(g["chips_y"]):
         cxs = range(g["chips_x"]) if cy % 2 == 0 else range(g["chips_x"] - 1, -1, -1)
@@ -125,14 +129,16 @@ def _board_snake(chip: ChipSpec) -> np.ndarray:
                 lxs = range(W) if ly % 2 == 0 else range(W - 1, -1, -1)
                 for lx in lxs:
                     r = (cy * H + ly) * m.width + cx * W + lx
-                    order.extend(range(r * cpr, (r + 1) * cpr))
+                    order.extend(range(int(first[r]), int(first[r + 1])))
     return np.asarray(order, np.int64)
 
 
 def core_xy(chip: ChipSpec) -> np.ndarray:
     """``int32[n_cores+1, 2]``: router (x, y) of every core, host (at the I/O router) last."""
+    from nmsim.describe.system import core_routers
+
     m = chip.mesh
-    r = np.arange(m.n_cores) // m.cores_per_router
+    r = core_routers(chip)
     xy = np.stack([r % m.width, r // m.width], axis=1)
     return np.vstack([xy, [[m.io_router_x, m.io_router_y]]]).astype(np.int32)
 
