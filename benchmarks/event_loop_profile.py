@@ -3,7 +3,8 @@ a closed-form transit could take over (issue 12, item 3).
 
 Same model as ``benchmarks/engine_benchmark.py`` (random LIF network, Loihi preset).  Prints, per step:
 
-- wall milliseconds of each engine kernel (``step_neurons``, ``accumulate_flat``, ``build_packets_tab``,
+- wall milliseconds of each engine kernel (``step_neurons``, ``list_fired``, ``accumulate_src``,
+  ``neuron_phase_enabled``, ``build_packets``,
   ``run_events``; timed by wrapping the module functions the engine calls), and nanoseconds of
   ``run_events`` per link grant;
 - from one traced step (``Engine(trace=True)``), per mesh/ejection hop, the wait between the cycle the
@@ -32,7 +33,8 @@ from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
 
-KERNELS = ((fn, "step_neurons"), (fn, "accumulate_flat"), (tm, "build_packets_tab"), (ev, "run_events"))
+KERNELS = ((fn, "step_neurons"), (fn, "list_fired"), (fn, "accumulate_src"), (tm, "neuron_phase_enabled"),
+           (tm, "build_packets"), (ev, "run_events"))
 
 
 def hop_stats(trace, link_lat: np.ndarray) -> dict:
@@ -84,7 +86,7 @@ def main(argv=None) -> None:
     print(f"workload: {a.neurons} neurons, fan-out {a.fan_out}, Loihi preset "
           f"(buffer depth {LOIHI_TIMING['router_buffer_packets']}); {a.steps} steps, {wall / a.steps * 1e3:.1f} ms/step")
     for _, name in KERNELS:
-        print(f"  {name:16s} {spent[name] / a.steps * 1e3:8.2f} ms/step")
+        print(f"  {name:20s} {spent[name] / a.steps * 1e3:8.2f} ms/step")
     # grants per step from a traced step 2 (the timed steps are 2 .. steps + 1; their counts differ little)
     teng = Engine(model, trace=True)
     teng.step()

@@ -50,7 +50,7 @@ def bench(golden, decoder: str, overrides: dict | None) -> float:
     t1 = time.perf_counter()
     cands = place(chip, lm.net, "balanced", workload=wl, candidates=SIM_CANDIDATES)
     t2 = time.perf_counter()
-    pl = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
+    pl, _ = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
     t3 = time.perf_counter()
     cpu = time.process_time() - c0
     s = pl.search

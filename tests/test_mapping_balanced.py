@@ -93,12 +93,13 @@ def test_row_pairs_against_a_dictionary_count():
 
 def test_balanced_reaches_the_brute_force_optimum():
     """Four A neurons with heavy input and one light B neuron: every assignment of the five neurons
-    to the eight cores is scored, and balanced's predicted step is the least of them."""
+    to the eight cores is scored, and balanced's predicted step is the least of them (no energy budget:
+    the pure latency objective)."""
     chip = load_chip("test-2x2")
     net = _net(n_a=4, n_b=1)
     conn = connectivity(net)
     wl = workload(net, conn, {"in": 1.0, "A": 0.5, "B": 0.0})
-    pl = place(chip, net, "balanced", workload=wl)
+    pl = place(chip, net, "balanced", workload=wl, options={"energy_budget": "none"})
     got = predict(chip, conn, wl, np.concatenate([pl.core_of[p] for p in net.populations]).astype(np.int64))
     best = np.inf
     for assign in itertools.product(range(4), repeat=5):  # cores 0..3 (routers (0,0), (1,0)) suffice:
@@ -174,8 +175,8 @@ overrun = {{ value = "stretch", source = "test value" }}
 def test_energy_objective_reaches_the_brute_force_optimum(chip_text, write_chip):
     """On a fixed-tick chip (auto -> energy), balanced's predicted energy per step is the least over every
     assignment of the five neurons to cores 0..3 whose predicted step fits the tick; the static energy of
-    each core in use is priced over the whole tick.  With map.objective = latency the step is the least
-    instead, at no less energy."""
+    each core in use is priced over the whole tick.  With map.objective = latency and no energy budget the
+    step is the least instead, at no less energy."""
     from nmsim.map.cost import tick_cycles
 
     chip = _fixed_tick_chip(chip_text, write_chip, 100_000)  # 1 MHz test clock: 100 cycles per tick
@@ -192,7 +193,7 @@ def test_energy_objective_reaches_the_brute_force_optimum(chip_text, write_chip)
     fit = [p for p in preds if p.step_cycles <= tick]
     assert fit and got.step_cycles <= tick
     assert got.energy_pj == pytest.approx(min(p.energy_pj for p in fit))
-    lat = place(chip, net, "balanced", workload=wl, options={"objective": "latency"})
+    lat = place(chip, net, "balanced", workload=wl, options={"objective": "latency", "energy_budget": "none"})
     assert lat.search["objective"] == "latency"
     pl_lat = predict(chip, conn, wl, flat(lat))
     assert pl_lat.step_cycles == pytest.approx(min(p.step_cycles for p in preds))
@@ -200,13 +201,13 @@ def test_energy_objective_reaches_the_brute_force_optimum(chip_text, write_chip)
 
 
 def test_energy_objective_falls_back_to_latency_when_nothing_fits_the_tick(chip_text, write_chip):
-    """A tick shorter than any step: no candidate fits, so the shortest predicted step wins."""
+    """A tick shorter than any step: no candidate fits, so the shortest predicted step wins (no budget)."""
     chip = _fixed_tick_chip(chip_text, write_chip, 1)
     net = _net(n_a=4, n_b=1)
     conn = connectivity(net)
     wl = workload(net, conn, {"in": 1.0, "A": 0.5, "B": 0.0})
     got = place(chip, net, "balanced", workload=wl)
-    ref = place(chip, net, "balanced", workload=wl, options={"objective": "latency"})
+    ref = place(chip, net, "balanced", workload=wl, options={"objective": "latency", "energy_budget": "none"})
     for p in net.populations:
         assert np.array_equal(got.core_of[p], ref.core_of[p])
 
@@ -218,3 +219,49 @@ def test_objective_setting_is_checked():
     assert map_options({"objective": "energy"}).objective == "energy"
     with pytest.raises(MappingError, match=r"map.objective = 'speed'; choices: auto, latency, energy"):
         map_options({"objective": "speed"})
+
+
+def test_energy_budget_reaches_the_brute_force_optimum():
+    """Under map.energy_budget = b, balanced's step is the least over every assignment of the five neurons
+    to cores 0..3 whose energy is at most (1 + b) E*, E* being the least energy among assignments no slower
+    than the fastest conventional placement (snake at each neuron cap of balanced.CONVENTIONAL_CAPS, partition), each
+    computed by its own strategy call.  On test-2x2 each core in use costs 1 mW of static power over the
+    step, so spreading buys speed with energy: the budget sets how much (128, 91 and 68 cycles here)."""
+    from nmsim.map.balanced import CONVENTIONAL_CAPS
+    from nmsim.map.choose import TIE
+
+    chip = load_chip("test-2x2")
+    net = _net(n_a=4, n_b=1)
+    conn = connectivity(net)
+    wl = workload(net, conn, {"in": 1.0, "A": 0.5, "B": 0.0})
+    flat = lambda pl: np.concatenate([pl.core_of[p] for p in net.populations]).astype(np.int64)  # noqa: E731
+    conventional = [place(chip, net, "snake"), place(chip, net, "partition")]
+    conventional += [place(chip, net, "snake", options={"max_neurons_per_core": c}) for c in CONVENTIONAL_CAPS]
+    t_ref = min(predict(chip, conn, wl, flat(pl)).step_cycles for pl in conventional)
+    preds = [predict(chip, conn, wl, np.array([8, 8, *a])) for a in itertools.product(range(4), repeat=5)]
+    e_star = min(p.energy_pj for p in preds if p.step_cycles <= t_ref * (1 + TIE))
+    # E* is reached by a candidate balanced builds (all five neurons on one core: the capacity fill)
+    assert e_star == pytest.approx(predict(chip, conn, wl, flat(place(chip, net, "snake"))).energy_pj)
+    steps = []
+    for b in (0.1, 0.5, 1.0):
+        want = min(p.step_cycles for p in preds if p.energy_pj <= e_star * (1 + b))
+        pl = place(chip, net, "balanced", workload=wl, options={"energy_budget": b})
+        got = predict(chip, conn, wl, flat(pl))
+        assert got.step_cycles == pytest.approx(want)
+        assert got.energy_pj <= e_star * (1 + b)
+        assert pl.search["energy_budget"] == b
+        steps.append(want)
+    assert steps == [128.0, 91.0, 68.0]
+
+
+def test_energy_budget_setting_is_checked():
+    from nmsim.errors import MappingError
+    from nmsim.map.choose import DEFAULT_BUDGET
+    from nmsim.map.options import map_options
+
+    assert map_options({}).energy_budget == DEFAULT_BUDGET == 0.10
+    assert map_options({"energy_budget": "none"}).energy_budget is None
+    assert map_options({"energy_budget": 0}).energy_budget == 0.0
+    for bad in (-0.1, float("nan"), float("inf"), "lots", True):
+        with pytest.raises(MappingError, match=r"^map.energy_budget = .*: expected a fraction >= 0"):
+            map_options({"energy_budget": bad})

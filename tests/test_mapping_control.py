@@ -185,3 +185,8 @@ def test_cli_run_bad_placement_file(tmp_path, synth_ptb):
     assert len(lines) == 1 and "unknown population 'L9'" in lines[0] and lines[0].startswith("nmsim: error: ")
     r = _nmsim("run", "--model", str(synth_ptb), "--chip", "test-2x2", "--set", "map.L1.size=3", "--tokens", "3")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "map.L1.size: unknown setting" in r.stderr
+    for bad in ("-0.5", "lots", "nan"):
+        r = _nmsim("run", "--model", str(synth_ptb), "--chip", "test-2x2", "--set", f"map.energy_budget={bad}",
+                   "--tokens", "3")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1
+        assert r.stderr.startswith("nmsim: error: map.energy_budget = ") and "expected a fraction >= 0" in r.stderr

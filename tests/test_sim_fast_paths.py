@@ -1,7 +1,7 @@
 """The engine's faster kernels against their plain forms and an independent reference.
 
-- ``timing.build_packets_tab`` (untraced steps: per-route tables, counting sort) against
-  ``timing.build_packets`` (traced steps), on random placements, and its fallback sort;
+- untraced steps against traced ones (``timing.build_packets`` with and without the trace), on random
+  placements, and the packet order (counting sort, and its fallback) against NumPy's stable argsort;
 - the accumulation's synapses in source order, in narrow arrays (``uint16`` slots, ``int8``/``int16``/``int32``
   weights): the order by hand, and the spikes against the plain-NumPy LIF reference
   (``sim_helpers.lif_reference``), with weights of every width.
@@ -36,7 +36,7 @@ def random_model(seed, weight_max=10):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_untraced_steps_equal_traced_steps(seed):
-    """An untraced step (build_packets_tab) and a traced one (build_packets): the same counters, cycles and
+    """An untraced step and a traced one: the same counters, cycles and
     link busy cycles, step by step."""
     m, host, _ = random_model(seed)
     plain = simulate(m, len(host), host, record=("link_busy",))
@@ -47,40 +47,16 @@ def test_untraced_steps_equal_traced_steps(seed):
 
 
 @pytest.mark.parametrize("spread", [0, 10**7])  # small finish cycles: counting sort; huge: the merge of runs
-def test_build_packets_tab_equals_build_packets(spread):
-    """Direct calls on random fired sets and finish cycles (sorted within each core, as the neuron phase gives
-    them): the same packets in the same order, the same injection queues and counters."""
-    from nmsim.describe.actions import N_ACTIONS
-
-    for seed in range(6):
-        m, _, _ = random_model(seed)
-        eng = Engine(m)
-        rng = np.random.default_rng(seed)
-        N, C = m.n_neurons, m.n_cores
-        fired = np.flatnonzero(rng.random(N) < 0.5)
-        finish = np.zeros(N, np.int64)
-        for c in range(C):
-            lo, hi = m.core_neuron_ptr[c], m.core_neuron_ptr[c + 1]
-            finish[lo:hi] = np.cumsum(rng.integers(0, 3, hi - lo)) + rng.integers(0, spread + 1)
-        n_pk = int((m.route_ptr[fired + 1] - m.route_ptr[fired]).sum())
-        lt = eng.lt
-        out = []
-        for tab in (False, True):
-            cnt = np.zeros((C + 1, N_ACTIONS), np.int64)
-            pk, ptr, lst = np.zeros((max(n_pk, 1), 3), np.int64), np.zeros(C + 2, np.int64), np.zeros(max(n_pk, 1), np.int64)
-            if tab:
-                rt = tm.route_tables(m.route_ptr, m.route_core, m.route_row, m.row_ptr, m.row_n_reads, eng.neuron_core,
-                                     m.core_router, lt["hops_x"], lt["hops_y"], lt["hops_c"], m.timing, C)
-                tm.build_packets_tab(cnt, pk, ptr, lst, fired, len(fired), finish, eng.neuron_core, m.route_ptr,
-                                     m.route_core, *rt)
-            else:
-                one = np.zeros(1, np.int64)
-                tm.build_packets(cnt, pk, ptr, lst, one, one, one, fired, len(fired), finish, eng.neuron_core,
-                                 m.route_ptr, m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router,
-                                 lt["hops_x"], lt["hops_y"], lt["hops_c"], m.timing, False)
-            out.append((cnt, pk[:n_pk], ptr, lst[:n_pk]))
-        for a, b in zip(*out):
-            assert np.array_equal(a, b)
+def test_packet_order_is_numpy_stable_argsort(spread):
+    """``timing._stable_order`` (counting sort, or the merge of runs when the values spread wide) against
+    NumPy's stable argsort, on finish cycles sorted within each core as the neuron phase gives them, and on
+    arbitrary values."""
+    rng = np.random.default_rng(spread)
+    for _ in range(40):
+        n_cores, per = int(rng.integers(1, 9)), int(rng.integers(0, 50))
+        runs = [np.cumsum(rng.integers(0, 3, per)) + rng.integers(0, spread + 1) for _ in range(n_cores)]
+        for f in (np.concatenate(runs).astype(np.int64), rng.integers(0, spread + 5, n_cores * per)):
+            assert np.array_equal(tm._stable_order(f), np.argsort(f, kind="stable"))
 
 
 @pytest.mark.parametrize("weight_max,dtype", [(10, np.int8), (300, np.int16), (70000, np.int32)])

@@ -45,7 +45,9 @@ NOTE = ("Every point is timed with the self-timed barrier (`--set chip.timestep.
         "same figure. Energies use each preset's power states (`docs/power-and-time.md`). On TrueNorth the "
         "step is set by the 64 x 64 mesh's barrier and every placement lies within about 1% of the others: "
         "`balanced` takes measured latencies within 1% as a tie, which it breaks by energy. Under the barrier "
-        "`balanced`'s objective is `latency` on every chip (`map.objective = auto`); in their own fixed-tick mode "
+        "`balanced`'s objective is `latency` on every chip (`map.objective = auto`), within its default energy budget "
+        "(`map.energy_budget = 0.10`: the fastest candidate with at most +10% energy over the most frugal one that "
+        "is no slower than the best conventional placement; `nmsim/map/choose.py`); in their own fixed-tick mode "
         "the tick-based presets use the `energy` objective instead (`docs/mapping.md`), which this table does not "
         "show.")
 STORE = project_root() / "runs" / "mapping-table" / "points-barrier.jsonl"

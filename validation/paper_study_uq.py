@@ -35,7 +35,7 @@ def _power_default(chip: str) -> str:
 
 def sensitivity_spec(cfg: dict) -> str:
     """One-at-a-time sweep: per chip a baseline, each ranged value at lo and hi, snake placement,
-    the other power option; models egru and baseline; decoder ``cfg['decoder']``.  Every point runs the
+    no energy budget (``map.energy_budget = "none"``), the other power option; models egru and baseline; decoder ``cfg['decoder']``.  Every point runs the
     model's ``balanced`` placement computed on the unmodified preset (``place_on = "preset"``), so a bar
     shows the value's own effect; the placement strategy is a bar of its own."""
     lines = ["schema_version = 1", 'name = "paper-sensitivity"', 'kind = "replay"',
@@ -48,6 +48,7 @@ def sensitivity_spec(cfg: dict) -> str:
             for side, v in (("lo", r.lo), ("hi", r.hi)):
                 pts.append({"chip": chip, f"chip.{r.key}": v})
         pts.append({"chip": chip, "placement": "snake"})
+        pts.append({"chip": chip, "map.energy_budget": "none"})  # balanced's budget (nmsim.map.choose) off
         pts.append({"chip": chip, "chip.power.unused_cores": POWER_FLIP[_power_default(chip)]})
         for p in pts:
             p.pop("study.case", None)
@@ -89,8 +90,9 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def _varied(row: dict) -> tuple:
-    """The point's identity apart from its model: every chip.* / placement cell."""
-    return tuple(sorted((k, v) for k, v in row.items() if (k.startswith("chip.") or k == "placement") and v != ""))
+    """The point's identity apart from its model: every chip.* / map.* / placement cell."""
+    return tuple(sorted((k, v) for k, v in row.items()
+                        if (k.startswith(("chip.", "map.")) or k == "placement") and v != ""))
 
 
 def ratios(rows: list[dict], egru: str, base: str) -> list[dict]:
@@ -116,7 +118,10 @@ def _label(var: tuple, chip_default_power: dict | None = None) -> str:
     if "placement" in d and d["placement"] != "balanced":
         return f"placement = {d['placement']}"
     keys = [k for k in d if k.startswith("chip.")]
-    return keys[0][len("chip."):] if keys else "baseline"
+    if keys:
+        return keys[0][len("chip."):]
+    keys = [k for k in d if k.startswith("map.")]
+    return keys[0] if keys else "baseline"
 
 
 def tornado(rows: list[dict], egru: str, base: str) -> dict[str, list[dict]]:
@@ -125,7 +130,7 @@ def tornado(rows: list[dict], egru: str, base: str) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for chip in sorted({r["chip"] for r in rs}):
         sel = [r for r in rs if r["chip"] == chip]
-        b = next((r for r in sel if not [k for k, _ in r["varied"] if k.startswith("chip.")]
+        b = next((r for r in sel if not [k for k, _ in r["varied"] if k.startswith(("chip.", "map."))]
                   and dict(r["varied"]).get("placement", "balanced") == "balanced"), None)
         if b is None:
             continue
@@ -134,7 +139,8 @@ def tornado(rows: list[dict], egru: str, base: str) -> dict[str, list[dict]]:
             if r is b:
                 continue
             lab = _label(r["varied"])
-            val = dict(r["varied"]).get(f"chip.{lab}", dict(r["varied"]).get("placement", ""))
+            d = dict(r["varied"])
+            val = d.get(f"chip.{lab}", d.get(lab, d.get("placement", "")))
             e = ent.setdefault(lab, {"param": lab, "points": []})
             e["points"].append((val, r["energy"], r["latency"]))
         lst = []

@@ -109,7 +109,9 @@ def format_table(out: dict) -> str:
                  f"(from {a.get('start')}), golden reference")
     if out["search"]:
         s = out["search"]
+        budget = s.get("energy_budget")
+        rule = s.get("objective", "") + (f", energy budget +{100 * budget:g} %" if budget is not None else "")
         lines.append(f"balanced: chose '{s['chosen']}' of {s['candidates']} candidates"
                      + (f" ({len(s['calibration_replay'])} replayed on calibration tokens)"
-                        if s.get("calibration_replay") else ""))
+                        if s.get("calibration_replay") else "") + (f"; objective {rule}" if rule else ""))
     return "\n".join(lines)

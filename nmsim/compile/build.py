@@ -18,6 +18,7 @@ import numpy as np
 from nmsim.compile.compiled import TIMING_FIELDS, CompiledModel
 from nmsim.describe.chip import ChipSpec, load_chip
 from nmsim.describe.network import Network
+from nmsim.describe.system import core_routers
 from nmsim.describe.neuron_models import N_PARAM_COLUMNS, N_STATE_COLUMNS
 from nmsim.errors import MappingError
 from nmsim.map.placement import Placement, core_xy
@@ -111,7 +112,7 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     nnz_per_core = np.bincount(dcore, minlength=C).astype(np.int64)
     cm = CompiledModel(
         width=m.width, height=m.height, n_cores=C, io_router=m.io_router,
-        core_router=np.append(np.arange(C) // m.cores_per_router, m.io_router).astype(np.int32),
+        core_router=np.append(core_routers(chip), m.io_router).astype(np.int32),
         core_neuron_ptr=core_neuron_ptr,
         neuron_model=np.ascontiguousarray(model[perm]), neuron_param=np.ascontiguousarray(param[perm]),
         neuron_state=np.ascontiguousarray(state[perm]), neuron_pop=np.ascontiguousarray(pop_ix[perm]),

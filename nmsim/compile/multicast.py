@@ -1,7 +1,8 @@
 """Multicast XY trees and routing-table entries (``docs/engine-model.md`` §2.6).
 
 With ``noc.routing = "multicast"`` a firing neuron sends *one* packet, which follows the union of the XY
-(dimension-order: X first, then Y) paths from its core to every destination core of its routes and is
+(dimension-order: X first, then Y; on a board of chips the board routes, ``docs/systems.md``) paths from its
+core to every destination core of its routes and is
 replicated at each router where that tree branches.  The tree of every source neuron is fixed by the
 placement, so it is built here once, as flat arrays over *tree nodes*: one node per link of the tree
 (injection link first, then mesh links, then one ejection link per destination), numbered per neuron in
@@ -52,12 +53,26 @@ def _xy_hop(x, y, xd, yd, width):
 
 
 @numba.njit(**JIT)
+def _hop(x, y, xd, yd, width, nxt, down):
+    """One hop from router ``(x, y)`` toward ``(xd, yd)``: ``(link, x', y')``; XY when ``nxt`` is empty, else along
+    the routing table ``nxt [R, R]`` (a board's routes, :mod:`nmsim.sim.board_routes`) with ``down [4R]``."""
+    if nxt.shape[0] == 0:
+        return _xy_hop(x, y, xd, yd, width)
+    r = y * width + x
+    L = nxt[r, yd * width + xd]
+    r2 = down[L]
+    return L, r2 % width, r2 // width
+
+
+@numba.njit(**JIT)
 def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr, route_core, neuron_core,
-          core_router, width, n_routers, n_cores):
-    """One pass over every neuron's routes; returns the number of nodes (``count_only``) or fills the arrays.
+          core_router, width, n_routers, n_cores, nxt, down, vc, out_vc):
+    """One pass over every neuron's routes; returns the number of nodes (``count_only``) or fills the arrays;
+    -1 - g if neuron ``g``'s paths do not form a tree (two paths reach one link from different links).
 
     ``seen int64[n_links]`` (all -1 on entry and exit): local node index + 0 of each link already in the
-    current neuron's tree."""
+    current neuron's tree.  ``nxt``/``down``: a board's routing table and link ends (empty: XY on one chip);
+    ``vc [R, R]`` (empty: none): the virtual channel of each hop; ``out_vc`` gets each node's smallest."""
     N = route_ptr.shape[0] - 1
     total = 0
     for g in range(N):
@@ -79,12 +94,19 @@ def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr
             x, y, xd, yd = rs % width, rs // width, rd % width, rd // width
             cur = 0  # local index of the node the walk is at
             while x != xd or y != yd:
-                L, x, y = _xy_hop(x, y, xd, yd, width)
+                r0 = y * width + x
+                L, x, y = _hop(x, y, xd, yd, width, nxt, down)
                 if seen[L] < 0:
                     seen[L] = n
                     if not count_only:
                         out_link[base + n], out_parent[base + n], out_route[base + n] = L, cur, -1
+                        if vc.shape[0] > 0:
+                            out_vc[base + n] = 1
                     n += 1
+                elif not count_only and out_parent[base + seen[L]] != cur:
+                    return -1 - g
+                if not count_only and vc.shape[0] > 0:
+                    out_vc[base + seen[L]] = min(out_vc[base + seen[L]], vc[r0, rd])
                 cur = seen[L]
             if not count_only:
                 out_link[base + n] = 4 * n_routers + n_cores + 1 + d
@@ -96,7 +118,7 @@ def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr
             rd = core_router[d]
             x, y, xd, yd = rs % width, rs // width, rd % width, rd // width
             while x != xd or y != yd:
-                L, x, y = _xy_hop(x, y, xd, yd, width)
+                L, x, y = _hop(x, y, xd, yd, width, nxt, down)
                 seen[L] = -1
         total = base + n
         if not count_only:
@@ -105,7 +127,12 @@ def _walk(count_only, out_link, out_parent, out_route, seen, tree_ptr, route_ptr
 
 
 def build_trees(model) -> Trees:
-    """The XY multicast tree of every neuron of a :class:`~nmsim.compile.compiled.CompiledModel`."""
+    """The multicast tree of every neuron of a :class:`~nmsim.compile.compiled.CompiledModel`: the union of the
+    XY paths of its routes, or on a board (``model.meta["system"]``) of its board routes
+    (:mod:`nmsim.sim.board_routes`).  On a 2-D board a tree node's link is a *channel*: virtual channel 1
+    (``n_links + L``) when every route below the node takes VC 1 there, else VC 0 (``L``): the smallest class
+    of the routes that share it, so a tree's classes never go down from root to leaf and its dependencies are
+    those of the unicast routes (``docs/systems.md``)."""
     C, R = model.n_cores, model.n_routers
     neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int64)
     core_router = model.core_router.astype(np.int64)
@@ -113,11 +140,24 @@ def build_trees(model) -> Trees:
     seen = np.full(model.n_links, -1, np.int64)
     tree_ptr = np.zeros(model.n_neurons + 1, np.int64)
     z = np.zeros(1, np.int64)
+    z2 = np.zeros((0, 0), np.int64)
+    nxt, down, vc = z2, z, z2
+    g = model.meta.get("system")
+    if g is not None:
+        from nmsim.sim import board_routes as br
+
+        nxt, down = br.next_links(g), br.link_down(g)
+        vc = br.vc_classes(g) if br.n_vcs(g) > 1 else z2
     n = _walk(True, z, z, z, seen, tree_ptr, model.route_ptr, route_core, neuron_core, core_router,
-              model.width, R, C)
+              model.width, R, C, nxt, down, vc, z)
     link, parent, route = (np.zeros(n, np.int64) for _ in range(3))
-    _walk(False, link, parent, route, seen, tree_ptr, model.route_ptr, route_core, neuron_core, core_router,
-          model.width, R, C)
+    node_vc = np.zeros(n, np.int64)
+    bad = _walk(False, link, parent, route, seen, tree_ptr, model.route_ptr, route_core, neuron_core, core_router,
+                model.width, R, C, nxt, down, vc, node_vc)
+    if bad < 0:
+        raise MappingError(f"neuron {-1 - bad}: its multicast routes on the board join again after they split, so "
+                           "they form no tree (not modelled)")
+    link = np.where(node_vc == 1, model.n_links + link, link)  # VC 1 of mesh link L is channel n_links + L
     # children CSR over static nodes: parent's static id = tree_ptr[g] + parent local
     owner = np.repeat(np.arange(model.n_neurons), np.diff(tree_ptr))
     has_p = parent >= 0
@@ -147,6 +187,7 @@ def table_entries(model, trees: Trees | None = None) -> np.ndarray:
             continue
         seen.add(key)
         links = trees.node_link[trees.tree_ptr[g]:trees.tree_ptr[g + 1]]
+        links = np.where(links >= model.n_links, links - model.n_links, links)  # VC 1 channels -> their links
         mesh = links[links < 4 * R]
         routers = np.unique(np.append(mesh // 4 + _offset(mesh % 4, model.width), model.core_router[neuron_core[g]]))
         need[routers] += 1

@@ -7,6 +7,7 @@ Schema (documented key by key in ``docs/systems.md``)::
     description = "..."
     chip = "loihi"                         # chip preset name or path (relative to this file)
     [board]   chips_x, chips_y             # 2-D grid of chips; chip (cx, cy), east is +x, north is +y
+              empty (optional)             # { value = [[cx, cy], ...] }: grid positions with no chip
     [ports]   east_west_row, north_south_col
               # the router row (0..height-1) whose east/west edge routers hold the east and west ports,
               # and the router column (0..width-1) whose north/south edge routers hold the north/south ports
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
+
+import numpy as np
 
 from nmsim.describe import limits
 from nmsim.describe.chip import ChipSpec, _Ctx, _document_header, _read_toml, _sourced, _table, load_chip
@@ -71,10 +74,12 @@ class SystemSpec:
     buffer_packets: int  #: input buffer of a port router fed by a chip-to-chip link, packets
     raw: Mapping[str, Any]  #: the given ``[link]`` values
     sources: Mapping[str, str]  #: ``table.key -> source`` of every given and derived value
+    empty: tuple[int, ...] = ()  #: grid positions with no chip, as chip indices ``cy * chips_x + cx`` (sorted)
 
     @property
     def n_chips(self) -> int:
-        return self.chips_x * self.chips_y
+        """Chips on the board (grid positions less the empty ones)."""
+        return self.chips_x * self.chips_y - len(self.empty)
 
     @property
     def link_lat_cycles(self) -> int:
@@ -82,11 +87,22 @@ class SystemSpec:
         return self.latency_cycles + self.serialization_cycles - 1
 
     def geometry(self) -> dict[str, int]:
-        """Plain integers the engine's routing reads (``CompiledModel.meta["system"]``)."""
-        return {"chip_width": self.chip.mesh.width, "chip_height": self.chip.mesh.height,
-                "chips_x": self.chips_x, "chips_y": self.chips_y, "east_west_row": self.east_west_row,
-                "north_south_col": self.north_south_col, "link_occ": self.serialization_cycles,
-                "link_lat": self.link_lat_cycles}
+        """Plain integers the engine's routing reads (``CompiledModel.meta["system"]``); ``empty`` (the empty
+        grid positions), ``chip_cores`` (the chip's cores when it leaves router slots empty) and
+        ``link_buffer`` (the chip-to-chip links' buffer depth when it is not the routers') only when they
+        apply, so a full board of full chips with uniform buffers keeps its geometry."""
+        m = self.chip.mesh
+        g = {"chip_width": m.width, "chip_height": m.height,
+             "chips_x": self.chips_x, "chips_y": self.chips_y, "east_west_row": self.east_west_row,
+             "north_south_col": self.north_south_col, "link_occ": self.serialization_cycles,
+             "link_lat": self.link_lat_cycles}
+        if self.empty:
+            g["empty"] = tuple(self.empty)
+        if m.n_cores != m.width * m.height * m.cores_per_router:
+            g["chip_cores"] = m.n_cores
+        if self.buffer_packets != self.chip.noc.router_buffer_packets:
+            g["link_buffer"] = self.buffer_packets  # chip-to-chip links' input buffers differ from the routers'
+        return g
 
     def for_chip(self, chip: ChipSpec) -> "SystemSpec":
         """This board with a variant of its chip (replay profile, ``--set`` overrides): the link values are
@@ -97,16 +113,14 @@ class SystemSpec:
         ctx = _Ctx(self.path)
         sources = dict(self.sources)
         lat, ser, epf = _resolve_link(ctx, chip, self.raw, sources)
-        if self.buffer_packets != chip.noc.router_buffer_packets:
-            ctx.fail("link.buffer_packets", f"{self.buffer_packets} differs from the chip's "
-                     f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
-                     "modelled yet (give the chip's value)")
         return dataclasses.replace(self, chip=chip, latency_cycles=lat, serialization_cycles=ser,
                                    energy_pj_per_flit=epf, sources=MappingProxyType(sources))
 
     def to_dict(self) -> dict[str, Any]:
         """Every value with its source (for ``run.json`` / ``summary.json``)."""
-        v = {"chips_x": self.chips_x, "chips_y": self.chips_y, "east_west_row": self.east_west_row,
+        v = {"chips_x": self.chips_x, "chips_y": self.chips_y,
+             **({"empty": [[c % self.chips_x, c // self.chips_x] for c in self.empty]} if self.empty else {}),
+             "east_west_row": self.east_west_row,
              "north_south_col": self.north_south_col, **dict(self.raw),
              "latency_cycles": self.latency_cycles, "serialization_cycles": self.serialization_cycles,
              "energy_pj_per_flit": self.energy_pj_per_flit, "buffer_packets": self.buffer_packets}
@@ -197,7 +211,11 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
         chip = load_chip(ref)
     except ChipConfigError as exc:
         ctx.fail("chip", str(exc))
-    board, s1 = _sect(ctx, doc, "board", BOARD_KEYS)
+    btbl = _table(ctx, doc, "board")
+    board, s1 = _sect(ctx, {"board": {k: v for k, v in btbl.items() if k != "empty"}}, "board", BOARD_KEYS)
+    empty, src_empty = _empty(ctx, btbl["empty"], board["chips_x"], board["chips_y"]) if "empty" in btbl else ((), None)
+    if src_empty is not None:
+        s1["board.empty"] = src_empty
     ports, s2 = _sect(ctx, doc, "ports", PORT_KEYS)
     link, s3 = _link(ctx, doc)
     sources = {**s1, **s2, **s3}
@@ -209,24 +227,67 @@ def parse_system(doc: dict, path: str | Path = "<string>") -> SystemSpec:
         ctx.fail("ports.north_south_col", f"{ports['north_south_col']} is outside the chip's mesh "
                  f"(width {m.width}: columns 0..{m.width - 1})")
     lat, ser, epf = _resolve_link(ctx, chip, link, sources)
-    if link["buffer_packets"] != chip.noc.router_buffer_packets:
-        ctx.fail("link.buffer_packets", f"{link['buffer_packets']} differs from the chip's "
-                 f"noc.router_buffer_packets = {chip.noc.router_buffer_packets}; per-link buffer depths are not "
-                 "modelled yet (give the chip's value)")
-    n_chips = board["chips_x"] * board["chips_y"]
+    n_pos_r = board["chips_x"] * board["chips_y"] * m.n_routers
+    deep = max(link["buffer_packets"], chip.noc.router_buffer_packets)  # the engine sizes its queues by the deepest
+    ws = limits.workspace_bytes(n_pos_r, n_pos_r // m.n_routers * m.n_cores, m.cores_per_router, deep, 1)
+    if link["buffer_packets"] > chip.noc.router_buffer_packets and \
+            ws["noc.router_buffer_packets"] > limits.memory_budget_bytes():
+        ctx.fail("link.buffer_packets", f"{link['buffer_packets']} packets: the engine's wait queues for the board "
+                 f"would take {ws['noc.router_buffer_packets'] / 2**30:.3g} GiB, over the "
+                 f"{limits.memory_budget_bytes() / 2**30:.3g} GiB budget (NMSIM_MEMORY_BUDGET_GIB)")
+    n_pos = board["chips_x"] * board["chips_y"]  # grid positions: the wide mesh has routers on every one
+    n_chips = n_pos - len(empty)
     total_cores = n_chips * m.n_cores
-    n_ch = limits.n_links(n_chips * m.n_routers, total_cores)
+    n_ch = limits.n_links(n_pos * m.n_routers, total_cores)
     if board["chips_x"] > 1 and board["chips_y"] > 1:  # virtual channel 1 of every mesh link (docs/systems.md)
-        n_ch += 4 * n_chips * m.n_routers
+        n_ch += 4 * n_pos * m.n_routers
     if total_cores >= limits.MAX_CORES or n_ch >= limits.MAX_LINKS:
         ctx.fail("board.chips_x", f"{n_chips} chips x {m.n_cores} cores = {total_cores} cores, "
                  f"{n_ch} link channels; the engine packs core and channel ids "
                  f"in 16 bits (cores < {limits.MAX_CORES}, channels < {limits.MAX_LINKS})")
-    return SystemSpec(name=name, description=desc, path=str(path), chip=chip, chips_x=board["chips_x"],
+    spec = SystemSpec(name=name, description=desc, path=str(path), chip=chip, chips_x=board["chips_x"],
                       chips_y=board["chips_y"], east_west_row=ports["east_west_row"],
                       north_south_col=ports["north_south_col"], latency_cycles=lat, serialization_cycles=ser,
                       energy_pj_per_flit=epf, buffer_packets=link["buffer_packets"],
-                      raw=MappingProxyType(dict(link)), sources=MappingProxyType(sources))
+                      raw=MappingProxyType(dict(link)), sources=MappingProxyType(sources), empty=empty)
+    if empty:  # the routes must avoid the empty positions, and stay deadlock-free (nmsim.sim.board_routes)
+        from nmsim.sim import board_routes as br
+
+        g = spec.geometry()
+        try:
+            br.chip_dirs(g)
+            nxt = br.next_links(g)
+            br.check_deadlock_free(g, nxt, br.vc_classes(g))
+        except ValueError as exc:
+            ctx.fail("board.empty", str(exc))
+    return spec
+
+
+def _empty(ctx: _Ctx, raw: Any, chips_x: int, chips_y: int) -> tuple[tuple[int, ...], str]:
+    """``board.empty = { value = [[cx, cy], ...], source = "..." }`` -> (sorted chip indices, source)."""
+    where = "board.empty"
+    if not isinstance(raw, dict) or set(raw) - {"value", "source"} or "value" not in raw:
+        ctx.fail(where, f"expected {{ value = [[cx, cy], ...], source = \"...\" }}, got {raw!r}")
+    src = raw.get("source")
+    if not isinstance(src, str) or not src.strip():
+        ctx.fail(where, "missing source: every value needs a non-empty 'source' string")
+    v = raw["value"]
+    if not isinstance(v, list):
+        ctx.fail(where, f"expected a list of [cx, cy] pairs, got {type(v).__name__} {v!r}")
+    out = set()
+    for pos in v:
+        if (not isinstance(pos, list) or len(pos) != 2
+                or any(isinstance(c, bool) or not isinstance(c, int) for c in pos)):
+            ctx.fail(where, f"expected [cx, cy] integer pairs, got {pos!r}")
+        cx, cy = pos
+        if not (0 <= cx < chips_x and 0 <= cy < chips_y):
+            ctx.fail(where, f"[{cx}, {cy}] is outside the {chips_x} x {chips_y} grid of chips")
+        if cy * chips_x + cx in out:
+            ctx.fail(where, f"[{cx}, {cy}] is listed twice")
+        out.add(cy * chips_x + cx)
+    if len(out) >= chips_x * chips_y:
+        ctx.fail(where, "leaves no chip on the board")
+    return tuple(sorted(out)), src.strip()
 
 
 def chip_ref(system: SystemSpec) -> str:
@@ -262,17 +323,9 @@ def board_chip(system: SystemSpec) -> ChipSpec:
     A variant of the chip (replay profile, overrides) goes through :meth:`SystemSpec.for_chip` first."""
     c = system.chip
     m = c.mesh
-    slots = m.width * m.height * m.cores_per_router
-    if m.n_cores != slots:
-        raise ChipConfigError(f"{system.path}: chip: chip {c.name!r} uses {m.n_cores} of its {slots} core slots; "
-                              "running on a board needs chips with every router slot filled (not modelled yet)")
-    if c.noc.multicast:
-        raise ChipConfigError(f"{system.path}: chip: chip {c.name!r} routes multicast (noc.routing); multicast "
-                              "trees across chip-to-chip links are not modelled yet, so a board needs "
-                              "--set chip.noc.routing=unicast")
     W, H = m.width * system.chips_x, m.height * system.chips_y
     src = f"system {system.name}: {system.chips_x} x {system.chips_y} chips of {m.width} x {m.height}"
-    mesh = dataclasses.replace(m, width=W, height=H, n_cores=W * H * m.cores_per_router,
+    mesh = dataclasses.replace(m, width=W, height=H, n_cores=system.n_chips * m.n_cores,
                                sources=MappingProxyType({**m.sources, "width": src, "height": src,
                                                          "n_cores": src}))
     pj = {**c.energy.pj, "flit_hop_chip": system.energy_pj_per_flit}
@@ -281,6 +334,30 @@ def board_chip(system: SystemSpec) -> ChipSpec:
     energy = dataclasses.replace(c.energy, pj=MappingProxyType(pj), sources=MappingProxyType(es))
     return dataclasses.replace(c, name=f"{c.name}@{system.name}", mesh=mesh, energy=energy,
                                board=MappingProxyType(system.geometry()))
+
+
+def core_routers(chip: ChipSpec) -> np.ndarray:
+    """``int64[n_cores]``: the router of every core (host excluded).  On one chip core ``c`` sits on router
+    ``c // cores_per_router``.  On a board (:func:`board_chip`) cores are numbered router by router over the
+    whole board; routers of empty grid positions and a chip's empty router slots (a chip whose ``n_cores``
+    leaves its last slots empty, as on one chip) hold none."""
+    m = chip.mesh
+    cpr = m.cores_per_router
+    if chip.board is None:
+        return np.arange(m.n_cores, dtype=np.int64) // cpr
+    g = chip.board
+    W, H = g["chip_width"], g["chip_height"]
+    Wt = W * g["chips_x"]
+    r = np.arange(m.n_routers, dtype=np.int64)
+    local = ((r // Wt) % H) * W + (r % Wt) % W  # router index inside its chip
+    per_chip = int(g.get("chip_cores", W * H * cpr))
+    chip_of = ((r // Wt) // H) * g["chips_x"] + (r % Wt) // W
+    present = np.ones(g["chips_x"] * g["chips_y"], bool)
+    present[list(g.get("empty", ()))] = False
+    here = np.clip(per_chip - local * cpr, 0, cpr) * present[chip_of]
+    out = np.repeat(r, here)
+    assert out.size == m.n_cores, (out.size, m.n_cores)
+    return out
 
 
 def attach(model, system: SystemSpec):
@@ -294,4 +371,5 @@ def attach(model, system: SystemSpec):
     return model
 
 
-__all__ = ["SystemSpec", "parse_system", "load_system", "list_systems", "system_path", "board_chip", "attach"]
+__all__ = ["SystemSpec", "parse_system", "load_system", "list_systems", "system_path", "board_chip", "core_routers",
+           "attach"]

@@ -11,9 +11,10 @@ neuron graph.  For each order and each number of cores ``k`` (all counts up to 1
 plain neuron caps (8, 16, ... neurons per core) are candidates too, and the ``partition`` strategy's
 placement (networks up to :data:`PARTITION_MAX_SYNAPSES`, no ``map.*`` limits).
 Every candidate is scored with :func:`nmsim.map.cost.predict` and ranked by the objective
-(``map.objective``, :mod:`nmsim.map.options`): on a self-timed chip the shortest predicted step wins,
-predicted energy breaking ties (within :data:`TIE`); on a chip with a fixed tick the least predicted
-energy among the candidates whose step fits the tick wins.  Deterministic: no random choices, METIS seeded.
+(``map.objective``, :mod:`nmsim.map.options`) with the rule of :mod:`nmsim.map.choose`: on a self-timed
+chip the shortest predicted step within an energy budget (``map.energy_budget``, +10 % by default, over
+the most frugal candidate as fast as the best conventional one), predicted energy breaking ties; on a
+chip with a fixed tick the least predicted energy among the candidates whose step fits the tick.  Deterministic: no random choices, METIS seeded.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ from nmsim.describe.chip import ChipSpec
 from nmsim.describe.network import Network
 from nmsim.errors import MappingError
 from nmsim.jit import JIT
+from nmsim.map.choose import DEFAULT_BUDGET, TIE, Score, order  # noqa: F401 (TIE: re-exported)
 from nmsim.map.connectivity import Connectivity, core_bytes
 from nmsim.map.cost import Workload, predict, route_latency, tick_cycles
 from nmsim.map.options import MapOptions, parse_cores, resolve_objective
 
-#: Candidates whose predicted step is within this fraction of the shortest are a tie: least energy wins.
-TIE = 0.01
+#: Neuron caps whose fills count as conventional placements (:func:`is_conventional`): the caps an architect
+#: tries by hand (issue 10's brute-force set); cap 8 is a candidate but not a reference.
+CONVENTIONAL_CAPS = (16, 32, 64, 128, 256, 512)
+#: Names of the conventional candidates (:func:`is_conventional`).
+PLAIN = "network order, capacities only"
+CAPPED, CAPPED_END = "network order, ", " neurons per core"
+PARTITION = "partition strategy"
+SNAKE = "snake strategy"
 #: Geometric bisection steps on the work target (to 0.2 %).
 BISECT_STEPS = 10
 #: Core counts tried: all up to ALL_COUNTS_UP_TO, then x COUNT_STEP.
@@ -259,17 +267,21 @@ def place_balanced(chip: ChipSpec, net: Network, conn: Connectivity, wl: Workloa
     base = np.flatnonzero(~conn.is_host)
     cands: list[tuple[str, np.ndarray]] = []
     plain = filler.fill_or_explain(base)  # raises the one-line error if nothing fits
-    cands.append(("network order, capacities only", plain))
+    cands.append((PLAIN, plain))
     for cap in CAPS:
         if cap < filler.cap:
             co = filler.fill(base, cap=cap)
             if co is not None:
-                cands.append((f"network order, {cap} neurons per core", co))
+                cands.append((f"{CAPPED}{cap}{CAPPED_END}", co))
+    if not opts.constrains:  # the snake strategy itself (its fill counts rows by structure, not activity)
+        from nmsim.map.placement import snake_core_of
+
+        cands.append((SNAKE, snake_core_of(chip, net, conn, snake)))
     if not opts.constrains and net.nnz <= PARTITION_MAX_SYNAPSES:
         from nmsim.map.placement import partition_core_of
 
         try:
-            cands.append(("partition strategy", partition_core_of(chip, net, conn, snake, 0)))
+            cands.append((PARTITION, partition_core_of(chip, net, conn, snake, 0)))
         except MappingError:
             pass
     total = float(filler.w_own.sum() + filler.w_row.sum()) + 1.0
@@ -287,15 +299,15 @@ def place_balanced(chip: ChipSpec, net: Network, conn: Connectivity, wl: Workloa
             target, co = _smallest_target(filler, order, k, max(total / k, top, 1.0), total)
             if co is not None:
                 cands.append((f"{name}, {k} cores, work target {target:.0f} cycles", co))
-    return rank(chip, conn, wl, cands, lat, resolve_objective(opts.objective, chip))
+    return rank(chip, conn, wl, cands, lat, resolve_objective(opts.objective, chip), opts.energy_budget)
 
 
 def rank(chip: ChipSpec, conn: Connectivity, wl: Workload, cands: list, lat=None,
-         objective: str = "latency") -> list[tuple]:
-    """Distinct candidates ``(prediction, name, core_of)``, best first.  ``latency``: shortest predicted
-    step, ties (within :data:`TIE`) by predicted energy, then by name.  ``energy``: the candidates whose
-    predicted step fits the tick period (:func:`nmsim.map.cost.tick_cycles`; every one in ``barrier``
-    mode) by predicted energy, then step, then name; the others after them in ``latency`` order."""
+         objective: str = "latency", budget: float | None = DEFAULT_BUDGET) -> list[tuple]:
+    """Distinct candidates ``(prediction, name, core_of)``, best first by :func:`nmsim.map.choose.order`
+    on the predictions (step cycles, energy pJ per step; a candidate keeps the tick when its predicted
+    step fits :func:`nmsim.map.cost.tick_cycles`).  Conventional candidates are those named by
+    :func:`is_conventional`."""
     seen, scored = set(), []
     for name, co in cands:
         h = co.tobytes()
@@ -303,13 +315,24 @@ def rank(chip: ChipSpec, conn: Connectivity, wl: Workload, cands: list, lat=None
             continue
         seen.add(h)
         scored.append((predict(chip, conn, wl, co, lat), name, co))
-    if objective == "energy":
-        tick = tick_cycles(chip)
-        fits = lambda p: tick == 0 or p.step_cycles <= tick  # noqa: E731
-        if any(fits(p) for p, _, _ in scored):
-            return sorted(scored, key=lambda s: (not fits(s[0]), s[0].energy_pj if fits(s[0]) else s[0].step_cycles,
-                                                 s[0].step_cycles, s[1]))
-    t_min = min(p.step_cycles for p, _, _ in scored)
-    band = t_min * (1 + TIE)
-    return sorted(scored, key=lambda s: (s[0].step_cycles > band, s[0].energy_pj if s[0].step_cycles <= band
-                                         else s[0].step_cycles, s[1]))
+    return reorder(chip, scored, objective, budget)
+
+
+def reorder(chip: ChipSpec, scored: list[tuple], objective: str = "latency",
+            budget: float | None = DEFAULT_BUDGET) -> list[tuple]:
+    """``scored`` (``(prediction, name, core_of)``) in the order of :func:`nmsim.map.choose.order`."""
+    tick = tick_cycles(chip)
+    scores = [Score(p.step_cycles, p.energy_pj, is_conventional(name), tick == 0 or p.step_cycles <= tick, name)
+              for p, name, _ in scored]
+    return [scored[i] for i in order(scores, objective, budget)]
+
+
+def is_conventional(name: str) -> bool:
+    """Whether candidate ``name`` is a conventional placement: the ``snake`` strategy's, the capacity fill
+    (``snake`` as the fill counts it: rows of the sources that the calibration saw), a fill with a neuron cap
+    of :data:`CONVENTIONAL_CAPS` (``snake`` under ``map.max_neurons_per_core``) or the ``partition``
+    strategy's."""
+    return name in (PLAIN, SNAKE, PARTITION) or name in _CONVENTIONAL_CAPPED
+
+
+_CONVENTIONAL_CAPPED = frozenset(f"{CAPPED}{cap}{CAPPED_END}" for cap in CONVENTIONAL_CAPS)

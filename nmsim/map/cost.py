@@ -23,6 +23,8 @@ Energy (pJ per step; the tie-break): the expected count of every action per step
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -116,7 +118,9 @@ def route_latency(chip: ChipSpec) -> np.ndarray:
 def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, rate: np.ndarray) -> float:
     """Cycles the busiest chip-to-chip link of a board is occupied per step: packets per step through it
     (``rate`` per ``(src_core, dst_core)`` pair; host = ``n_cores``) x its occupancy.  Chip-level routes are
-    XY over chips (east/west first), as in :mod:`nmsim.sim.board_routes`."""
+    those of :func:`nmsim.sim.board_routes.chip_dirs` (XY over chips, east/west first, avoiding empty positions)."""
+    from nmsim.sim.board_routes import PORT_E, PORT_N, PORT_S, PORT_W, chip_dirs
+
     g, m = chip.board, chip.mesh
     W, H, CX = g["chip_width"], g["chip_height"], g["chips_x"]
     xy = _xy(chip)
@@ -129,26 +133,32 @@ def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, 
     load_pair = np.bincount(inv, weights=rate[cross], minlength=key.size)
     load: dict = {}
     n = CX * g["chips_y"]
+    dirs = chip_dirs(dict(g))
+    move = {PORT_E: (1, 0), PORT_W: (-1, 0), PORT_N: (0, 1), PORT_S: (0, -1)}
     for kk, w in zip(key.tolist(), load_pair.tolist()):
-        (sx, sy), (dx, dy) = divmod(kk // n, CX)[::-1], divmod(kk % n, CX)[::-1]
-        x, y = sx, sy
-        while x != dx:
-            step = 1 if dx > x else -1
-            load[(x, y, step, 0)] = load.get((x, y, step, 0), 0.0) + w
-            x += step
-        while y != dy:
-            step = 1 if dy > y else -1
-            load[(x, y, 0, step)] = load.get((x, y, 0, step), 0.0) + w
-            y += step
+        c, d = kk // n, kk % n
+        while c != d:
+            sx, sy = move[int(dirs[c, d])]
+            load[(c % CX, c // CX, sx, sy)] = load.get((c % CX, c // CX, sx, sy), 0.0) + w
+            c += sx + sy * CX
     return max(load.values()) * g["link_occ"]
 
 
 def board_hops(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``)."""
+    """On-chip east-west, north-south and chip-to-chip hops between routers of a board chip (``[R, R]``,
+    read-only; computed once per board geometry, as the balanced mapper asks for them per candidate)."""
+    return _board_hops(tuple(sorted(chip.board.items())))
+
+
+@functools.lru_cache(maxsize=2)
+def _board_hops(key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from nmsim.sim import board_routes as br
 
-    g = dict(chip.board)
-    return br.hop_tables(g, br.next_links(g))
+    g = dict(key)
+    out = br.hop_tables(g, br.next_links(g))
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,8 +7,12 @@ Keys (``docs/mapping.md``):
 ``map.<pop>.cores``                  the cores ``<pop>`` may use: ``"0-15"``, ``"0-7,16-23"``, ``"5"``
 ``map.calibration_tokens``           calibration tokens of the ``balanced`` strategy (default 200)
 ``map.objective``                    what ``balanced`` minimises: ``auto`` (default), ``latency``, ``energy``
+``map.energy_budget``                under ``latency``: the energy premium (fraction) ``balanced`` may pay for
+                                     speed, default 0.10; ``"none"``: no limit (``nmsim.map.choose``)
 
-``balanced`` objectives: ``latency`` -- the shortest step, least energy breaking ties; ``energy`` -- the
+``balanced`` objectives: ``latency`` -- the shortest step within the energy budget (at most
+``map.energy_budget`` more energy than the most frugal placement as fast as the best conventional one),
+least energy breaking ties; ``energy`` -- the
 least energy among the placements whose step fits the chip's tick period (``fixed`` timestep mode; in
 ``barrier`` mode every step fits), the shortest step if none fits; ``auto`` -- ``energy`` on a chip whose
 timestep is a fixed tick (a faster step buys no latency there, only static power of more cores) and
@@ -24,9 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nmsim.errors import MappingError
+from nmsim.map.choose import DEFAULT_BUDGET
 
 POP_KEYS = ("max_neurons_per_core", "cores")
-GLOBAL_KEYS = ("max_neurons_per_core", "calibration_tokens", "objective")
+GLOBAL_KEYS = ("max_neurons_per_core", "calibration_tokens", "objective", "energy_budget")
 DEFAULT_CALIBRATION_TOKENS = 200
 #: ``map.objective`` choices (module docstring).
 OBJECTIVES = ("auto", "latency", "energy")
@@ -79,6 +84,15 @@ def _positive_int(key: str, v) -> int:
     return int(v)
 
 
+def _budget(v) -> float | None:
+    """``map.energy_budget``: a finite fraction >= 0, or ``"none"`` (no limit)."""
+    if isinstance(v, str) and v.strip().lower() == "none":
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v < 0:
+        raise MappingError(f"map.energy_budget = {v!r}: expected a fraction >= 0 (0.1 = +10 % energy) or 'none'")
+    return float(v)
+
+
 @dataclass(frozen=True)
 class MapOptions:
     """Parsed ``map.*`` settings; ``raw`` keeps them as given (for ``run.json``)."""
@@ -86,6 +100,7 @@ class MapOptions:
     max_neurons_per_core: int | None = None
     calibration_tokens: int = DEFAULT_CALIBRATION_TOKENS
     objective: str = "auto"
+    energy_budget: float | None = DEFAULT_BUDGET  #: fraction; None = no limit
     pop_max_neurons: dict = field(default_factory=dict)   #: {pop: int}
     pop_cores: dict = field(default_factory=dict)         #: {pop: "0-15" as given}
     raw: dict = field(default_factory=dict)
@@ -134,6 +149,8 @@ def map_options(settings: dict | None) -> MapOptions:
                 if v not in OBJECTIVES:
                     raise MappingError(f"map.objective = {v!r}; choices: {', '.join(OBJECTIVES)}")
                 g["objective"] = v
+            elif parts[0] == "energy_budget":
+                g["energy_budget"] = _budget(v)
             else:
                 g[parts[0]] = _positive_int(key, v)
         elif len(parts) == 2 and parts[1] in POP_KEYS:
@@ -146,4 +163,4 @@ def map_options(settings: dict | None) -> MapOptions:
             raise MappingError(f"map.{key}: unknown setting; per population: "
                                + ", ".join(f"map.<population>.{k}" for k in POP_KEYS))
     return MapOptions(g.get("max_neurons_per_core"), g.get("calibration_tokens", DEFAULT_CALIBRATION_TOKENS),
-                      g.get("objective", "auto"), pmax, pcores, settings)
+                      g.get("objective", "auto"), g.get("energy_budget", DEFAULT_BUDGET), pmax, pcores, settings)

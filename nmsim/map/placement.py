@@ -115,8 +115,12 @@ def snake_order(chip: ChipSpec) -> np.ndarray:
 def _board_snake(chip: ChipSpec) -> np.ndarray:
     """Snake order of a board: chips in boustrophedon order (chip row 0 west->east, row 1 east->west, ...),
     each chip's cores in its own snake, so a population fills one chip before it spills onto the next."""
+    from nmsim.describe.system import core_routers
+
     g, m = chip.board, chip.mesh
-    W, H, cpr = g["chip_width"], g["chip_height"], m.cores_per_router
+    W, H = g["chip_width"], g["chip_height"]
+    cr = core_routers(chip)  # routers of empty grid positions and empty router slots hold no cores
+    first = np.searchsorted(cr, np.arange(m.n_routers + 1))
     order = []
     for cy in range(g["chips_y"]):
         cxs = range(g["chips_x"]) if cy % 2 == 0 else range(g["chips_x"] - 1, -1, -1)
@@ -125,14 +129,16 @@ def _board_snake(chip: ChipSpec) -> np.ndarray:
                 lxs = range(W) if ly % 2 == 0 else range(W - 1, -1, -1)
                 for lx in lxs:
                     r = (cy * H + ly) * m.width + cx * W + lx
-                    order.extend(range(r * cpr, (r + 1) * cpr))
+                    order.extend(range(int(first[r]), int(first[r + 1])))
     return np.asarray(order, np.int64)
 
 
 def core_xy(chip: ChipSpec) -> np.ndarray:
     """``int32[n_cores+1, 2]``: router (x, y) of every core, host (at the I/O router) last."""
+    from nmsim.describe.system import core_routers
+
     m = chip.mesh
-    r = np.arange(m.n_cores) // m.cores_per_router
+    r = core_routers(chip)
     xy = np.stack([r % m.width, r // m.width], axis=1)
     return np.vstack([xy, [[m.io_router_x, m.io_router_y]]]).astype(np.int32)
 
@@ -250,7 +256,9 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
 
     ``workload`` (:class:`nmsim.map.cost.Workload`): expected activity for ``balanced`` (default:
     every neuron sends every step); ``candidates > 1``: a list of the best ``balanced`` placements,
-    best predicted first.  ``options`` (:class:`nmsim.map.options.MapOptions` or a dict of
+    best predicted first, followed (under an energy budget) by the best predictions with no budget and
+    the conventional candidates not among them (``search["shortlist"]`` says why each is listed;
+    ``nmsim.map.choose``).  ``options`` (:class:`nmsim.map.options.MapOptions` or a dict of
     ``map.*`` settings without the prefix): caps and core sets, honoured by ``snake`` and ``balanced``."""
     from nmsim.map.options import MapOptions, map_options
 
@@ -271,26 +279,50 @@ def place(chip: ChipSpec | str, net: Network, strategy: str = "snake", seed: int
         if strategy == "snake":
             core_of = Filler(chip, net, conn, wl, opts, cores).fill_or_explain(np.flatnonzero(~conn.is_host))
         else:
-            ranked = place_balanced(chip, net, conn, wl, opts, cores)
-            out = []
-            for pred, name, co in ranked[:max(1, candidates)]:
-                from nmsim.map.options import resolve_objective
+            from nmsim.map.balanced import is_conventional, reorder
+            from nmsim.map.options import resolve_objective
 
+            ranked = place_balanced(chip, net, conn, wl, opts, cores)
+            objective = resolve_objective(opts.objective, chip)
+            budget = opts.energy_budget if objective == "latency" else None
+            k = max(1, candidates)
+            groups: dict = {i: ["objective"] for i in range(min(len(ranked), k))}
+            if candidates > 1 and budget is not None:
+                # the fastest predictions with no budget (the prediction's energy is a bound: the budget is
+                # applied to the calibration replay's measurements) and the conventional candidates, which
+                # set the budget's reference
+                pos = {id(r): i for i, r in enumerate(ranked)}
+                for r in reorder(chip, ranked, objective, None)[:k]:
+                    groups.setdefault(pos[id(r)], []).append("latency")
+                for i, (_, name, _) in enumerate(ranked):
+                    if is_conventional(name):
+                        groups.setdefault(i, []).append("conventional")
+            picks = list(groups)
+            out = []
+            for i in picks:
+                pred, name, co = ranked[i]
                 search = {"chosen": name, "candidates": len(ranked),
-                          "objective": resolve_objective(opts.objective, chip) + (" (auto)" if opts.objective == "auto" else ""),
+                          "objective": objective + (" (auto)" if opts.objective == "auto" else ""),
+                          "energy_budget": budget, "conventional": is_conventional(name),
+                          "shortlist": groups[i],
                           "predicted_step_cycles": round(pred.step_cycles, 1),
                           "predicted_energy_pj_per_step": round(pred.energy_pj, 1), "activity": dict(wl.source)}
                 pl = _summarise(chip, net, conn, co, strategy, seed)
                 out.append(dataclasses.replace(pl, search=search, options=dict(opts.raw) or None))
             return out if candidates > 1 else out[0]
     elif strategy == "snake":
-        core_of = _fill(chip, net, conn, np.flatnonzero(~conn.is_host), cores)
+        core_of = snake_core_of(chip, net, conn, cores)
     else:
         if opts.constrains:
             raise MappingError("map.* limits apply to the snake and balanced placements, not to partition")
         core_of = partition_core_of(chip, net, conn, cores, seed)
     pl = _summarise(chip, net, conn, core_of, strategy, seed)
     return dataclasses.replace(pl, search=search, options=dict(opts.raw) or None)
+
+
+def snake_core_of(chip: ChipSpec, net: Network, conn: Connectivity, cores: np.ndarray) -> np.ndarray:
+    """The ``snake`` strategy's core per neuron: network order, packed, cores in ``cores`` (snake) order."""
+    return _fill(chip, net, conn, np.flatnonzero(~conn.is_host), cores)
 
 
 def partition_core_of(chip: ChipSpec, net: Network, conn: Connectivity, cores: np.ndarray, seed: int) -> np.ndarray:

@@ -93,7 +93,7 @@ def random_timing(rng: np.random.Generator, width: int, height: int, zero_latenc
 
 def random_case(
     seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True,
-    board: bool = False, two_d: bool = False,
+    board: bool = False, two_d: bool = False, holes: bool = False, link_buffer: bool = False,
 ) -> RandomCase:
     """A random small chip, network, timing and host input, all drawn from ``seed``.
 
@@ -103,7 +103,11 @@ def random_case(
     payloads in -3..5.  ``zero_latency=False`` keeps every link latency >= 1.  ``board=True``: a row or
     column of 2..3 chips joined by chip-to-chip links of random occupancy and latency (``docs/systems.md``);
     every latency >= 1.  ``two_d=True`` (with ``board``): a 2-D board of 2..3 x 2..3 chips instead, whose
-    mesh links carry two virtual channels.
+    mesh links carry two virtual channels.  ``holes=True`` (with ``board`` and ``two_d``): a 2-D board of 3..4 x
+    2..4 positions, some of which hold no chip (``system["empty"]``), drawn until every pair of chips has a
+    route around them (:func:`nmsim.oracle.simpy_chip.board_chip_step`); cores sit on the chips only.
+    ``link_buffer=True`` (with ``board``): the chip-to-chip links get their own input-buffer depth, 1..3
+    packets (``system["link_buffer"]``), drawn last so the rest of the case is the one without it.
     """
     rng = np.random.default_rng(seed)
     W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
@@ -119,9 +123,20 @@ def random_case(
                   "east_west_row": int(rng.integers(ch)), "north_south_col": int(rng.integers(cw)),
                   "link_occ": occ, "link_lat": int(rng.integers(1, 30)) + occ - 1}
         W, H, cpr, zero_latency = cw * cx, ch * cy, int(rng.integers(1, 3)), False
-    R, C = W * H, W * H * cpr
-    core_router = rng.permutation(np.repeat(np.arange(R), cpr)).tolist()
-    io_router = int(rng.integers(R))
+        if holes:
+            system["chips_x"], system["chips_y"] = int(rng.integers(3, 5)), int(rng.integers(2, 5))
+            W, H = cw * system["chips_x"], ch * system["chips_y"]
+            system["empty"] = _draw_holes(rng, system)
+    R = W * H
+    on = np.ones(R, bool)
+    if system is not None and system.get("empty"):
+        g = system
+        chip = ((np.arange(R) // W) // g["chip_height"]) * g["chips_x"] + (np.arange(R) % W) // g["chip_width"]
+        on = ~np.isin(chip, list(g["empty"]))
+    routers = np.flatnonzero(on)
+    C = routers.size * cpr
+    core_router = rng.permutation(np.repeat(routers, cpr)).tolist()
+    io_router = int(routers[rng.integers(routers.size)])
 
     n_lif, n_host = int(rng.integers(1, max_lif + 1)), int(rng.integers(0, max_host + 1))
     used = rng.choice(C, size=int(rng.integers(1, C + 1)), replace=False)
@@ -164,7 +179,31 @@ def random_case(
     p_event = rng.uniform(0.1, 0.6)
     values = rng.choice(np.r_[-3:0, 1:6], size=(n_steps, n_host))
     host_payloads = np.where(rng.random((n_steps, n_host)) < p_event, values, 0).astype(np.int64)
+    if link_buffer and system is not None:
+        build["system"] = {**system, "link_buffer": int(rng.integers(1, 4))}
+        model.meta["system"] = dict(build["system"])
     return RandomCase(seed, model, n_steps, host_payloads, build)
+
+
+def _draw_holes(rng: np.random.Generator, g: dict) -> tuple[int, ...]:
+    """Empty grid positions for a board ``g``: 1..n/3 of them, redrawn until every pair of chips has a route."""
+    from nmsim.oracle.simpy_chip import board_chip_step
+
+    CX, CY = g["chips_x"], g["chips_y"]
+    n = CX * CY
+    while True:
+        empty = tuple(sorted(int(i) for i in rng.choice(n, size=int(rng.integers(1, n // 3 + 1)), replace=False)))
+        chips = [(i % CX, i // CX) for i in range(n) if i not in empty]
+        try:
+            for a in chips:
+                for b in chips:
+                    c = a
+                    while c != b:
+                        d = board_chip_step({**g, "empty": empty}, c, b)
+                        c = (c[0] + {"E": 1, "W": -1}.get(d, 0), c[1] + {"N": 1, "S": -1}.get(d, 0))
+        except ValueError:
+            continue
+        return empty
 
 
 # --------------------------------------------------------------------------- LM replay cases

@@ -86,7 +86,8 @@ R11. Recurrent cells (``egru``/``gru``/``lstm``) are computed with the golden
     All enabled cell and readout units are *active*.
 R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.6): a firing neuron with routes sends one
     packet (``packet_send``/``io_packet`` once), keyed ``(f_g, core, g)``.  Its tree is the union of the XY
-    paths of its routes; every copy waits on one link of the tree.  After a grant onto a router (injection or
+    paths of its routes (on a board: of its :func:`board_path` s; a link shared by routes of both virtual
+    channels takes VC 0, ``docs/systems.md``); every copy waits on one link of the tree.  After a grant onto a router (injection or
     mesh link) and the link's latency, the router counts one ``routing_table_lookup`` and ``children - 1``
     ``multicast_replication`` and each child link gets its own copy; the buffer slot is returned (from
     ``s + 1``) after the grant ``s`` of the last copy to leave.  One :class:`PacketRecord` per delivery
@@ -185,10 +186,42 @@ def xy_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ..
     return tuple(links)
 
 
+def board_chip_step(g: dict, here: tuple[int, int], dest: tuple[int, int]) -> str:
+    """Chip-level direction (``"E"``, ``"W"``, ``"N"``, ``"S"``) from chip ``here`` towards chip ``dest`` (``(cx, cy)``,
+    different).  A full grid: XY over chips.  A grid whose positions ``g["empty"]`` (indices ``cy * chips_x + cx``)
+    hold no chip: straight along the column when the columns match, else along the column to the trunk row (the
+    lowest row with no empty position), then along it.  Raises ``ValueError`` when the next chip, or any chip left
+    on that route, is an empty position."""
+    CX, CY = g["chips_x"], g["chips_y"]
+    holes = {(i % CX, i // CX) for i in g.get("empty", ())}
+    (x, y), (xd, yd) = here, dest
+    if not holes:
+        if xd != x:
+            return "E" if xd > x else "W"
+        return "N" if yd > y else "S"
+    trunks = [row for row in range(CY) if all((c, row) not in holes for c in range(CX))]
+    if xd == x:
+        legs = [(x, y, yd)]
+    elif not trunks:
+        raise ValueError(f"chip {here} to chip {dest}: no route (no full row of chips)")
+    else:
+        legs = [(x, y, trunks[0]), (xd, trunks[0], yd)]
+    for col, y0, y1 in legs:
+        for yy in range(min(y0, y1), max(y0, y1) + 1):
+            if (col, yy) in holes:
+                raise ValueError(f"chip {here} to chip {dest}: the route crosses the empty position {(col, yy)}")
+    if xd == x:
+        return "N" if yd > y else "S"
+    if y != trunks[0]:
+        return "N" if trunks[0] > y else "S"
+    return "E" if xd > x else "W"
+
+
 def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
     """Link ids a packet crosses on a board (``model.meta["system"]``, ``docs/systems.md``), walked router by
     router: inside a chip XY to the destination (same chip) or to the port of the chip-level direction
-    (east/west while the chip columns differ, then north/south), then across that port's link."""
+    (:func:`board_chip_step`: east/west while the chip columns differ, then north/south, around empty grid
+    positions), then across that port's link."""
     g = model.meta["system"]
     W, H, R, C = g["chip_width"], g["chip_height"], model.n_routers, model.n_cores
     Wt = model.width
@@ -199,12 +232,14 @@ def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int,
         cx, cy, dcx, dcy = x // W, y // H, xd // W, yd // H
         if (cx, cy) == (dcx, dcy):
             tx, ty, out = xd, yd, None
-        elif dcx != cx:
-            tx = cx * W + (W - 1 if dcx > cx else 0)
-            ty, out = cy * H + g["east_west_row"], (PORT_E if dcx > cx else PORT_W)
         else:
-            tx = cx * W + g["north_south_col"]
-            ty, out = cy * H + (H - 1 if dcy > cy else 0), (PORT_N if dcy > cy else PORT_S)
+            d = board_chip_step(g, (cx, cy), (dcx, dcy))
+            if d in "EW":
+                tx = cx * W + (W - 1 if d == "E" else 0)
+                ty, out = cy * H + g["east_west_row"], (PORT_E if d == "E" else PORT_W)
+            else:
+                tx = cx * W + g["north_south_col"]
+                ty, out = cy * H + (H - 1 if d == "N" else 0), (PORT_N if d == "N" else PORT_S)
         if x != tx:
             port = PORT_E if tx > x else PORT_W
         elif y != ty:
@@ -263,8 +298,14 @@ def _board_ranks(model: CompiledModel) -> dict[int, int]:
     succ: dict[tuple, set] = {}
     nodes = {(v, L) for v in (0, 1) for L in range(4 * R)}
     indeg = {n: 0 for n in nodes}
+    g = model.meta["system"]
+    holes = set(g.get("empty", ()))
+    Wr = g["chip_width"]
+    on = [((r // W) // g["chip_height"]) * g["chips_x"] + (r % W) // Wr not in holes for r in range(R)]
     for a in range(R):
         for b in range(R):
+            if not (on[a] and on[b]):
+                continue  # no router of an empty grid position sends or receives
             full = board_path(_RouterPair(model, a, b), 0, 1)
             vcs = board_vcs(model, full)
             path = [(v, L) for v, L in zip(vcs, full)][1:-1]  # mesh channels from router a to router b
@@ -357,6 +398,7 @@ class _Tree:
     children: dict  #: link -> links after it in the tree (first-reached order)
     leaves: dict  #: ejection link -> the delivery's PacketRecord
     grants: dict  #: link -> grant cycle
+    vcs: dict = field(default_factory=dict)  #: link -> its virtual channel (2-D boards: the smallest of its routes')
 
 
 @dataclass
@@ -365,6 +407,7 @@ class _Copy:
 
     key: tuple[int, int, int]
     grant: simpy.Event
+    vc: int = 0  #: virtual channel it asks for (2-D boards)
 
 
 @dataclass
@@ -433,10 +476,13 @@ class _Chip:
             occ = lat = int(tm[T["io_packet_cycles"]])
         else:
             occ, lat = F, int(tm[T["local_delivery_cycles"]]) + F - 1
-        buffer = simpy.Container(self.env, capacity=self.B) if l < 4 * R + C + 1 else None
+        depth = self.B
+        if l < 4 * R and "system" in m.meta and board_crossing(m, l):  # a chip-to-chip link's own buffer depth
+            depth = int(m.meta["system"].get("link_buffer", self.B))
+        buffer = simpy.Container(self.env, capacity=depth) if l < 4 * R + C + 1 else None
         buffers = (buffer,)
         if l < 4 * R and "system" in m.meta and min(m.meta["system"]["chips_x"], m.meta["system"]["chips_y"]) > 1:
-            buffers = (buffer, simpy.Container(self.env, capacity=self.B))  # virtual channel 1 (docs/systems.md)
+            buffers = (buffer, simpy.Container(self.env, capacity=depth))  # virtual channel 1 (docs/systems.md)
         return _Link(l, occ, lat, phase, buffer, buffers)
 
     # -- processes
@@ -458,7 +504,7 @@ class _Chip:
             if not self.fired[g]:
                 continue
             cnt[A["spike"]] += 1
-            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along the XY tree
+            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along its tree
                 cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
                 self._multicast_packet(core, g)
                 continue
@@ -510,26 +556,30 @@ class _Chip:
         _wake(unit)
 
     def _multicast_packet(self, core: int, g: int) -> None:
-        """R12: one packet of neuron ``g``: its tree is the union of the XY paths of its routes."""
+        """R12: one packet of neuron ``g``: its tree is the union of the XY (board) paths of its routes."""
         m, env = self.m, self.env
-        records, children = [], {}
+        records, children, vcs = [], {}, {}
+        board = "system" in m.meta
         for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
             dst = int(m.route_core[k])
-            p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), xy_path(m, core, dst))
+            links = board_path(m, core, dst) if board else xy_path(m, core, dst)
+            p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), links)
             records.append(p)
             self.packets.append(p)
             for a, b in zip(p.links, p.links[1:]):
                 kids = children.setdefault(a, [])
                 if b not in kids:
                     kids.append(b)
-        tree = _Tree((env.now, core, g), core, children, {p.links[-1]: p for p in records}, {})
+            for L, v in zip(links, board_vcs(m, links) if board else (0,) * len(links)):
+                vcs[L] = min(vcs.get(L, 1), v)  # a link shared by routes of both classes: VC 0
+        tree = _Tree((env.now, core, g), core, children, {p.links[-1]: p for p in records}, {}, vcs)
         env.process(self._copy(tree, p.links[0], None))
 
     def _copy(self, tree: "_Tree", l: int, up: "_Held | None"):
         """One copy of a multicast packet on link ``l``; ``up``: the buffer slot it leaves (shared by its siblings)."""
         env, src_cnt = self.env, self.counters[tree.src_core]
         link = self.links[l]
-        req = _Copy(tree.key, env.event())
+        req = _Copy(tree.key, env.event(), tree.vcs.get(l, 0))
         link.waiting.append(req)
         _wake(link)
         s = yield req.grant
@@ -539,7 +589,9 @@ class _Chip:
             if up.left == 0:  # the last copy has left: the slot is usable from s + 1
                 slot_back = _Phase(env, 1, PHASE_CREDIT)
                 slot_back.callbacks.append(lambda _ev, buf=up.buffer: buf.get(1))
-        if l < 4 * self.m.n_routers:
+        if l < 4 * self.m.n_routers and "system" in self.m.meta and board_crossing(self.m, l):
+            src_cnt[A["flit_hop_chip"]] += self.flits
+        elif l < 4 * self.m.n_routers:
             col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
             src_cnt[A[col]] += self.flits
         yield env.timeout(link.lat)
@@ -551,7 +603,7 @@ class _Chip:
         kids = tree.children[l]
         src_cnt[A["routing_table_lookup"]] += 1
         src_cnt[A["multicast_replication"]] += len(kids) - 1
-        held = _Held(link.buffer, len(kids))
+        held = _Held(link.buffers[req.vc], len(kids))
         for b in kids:
             env.process(self._copy(tree, b, held))
 

@@ -31,44 +31,61 @@ class Mapped:
     calibration: dict | None = None  #: the tokens that measured the activity ``balanced`` used
 
 
-#: ``balanced``: the best predicted candidates (within :data:`SIM_BAND` of the best prediction, at most
-#: this many) are replayed on the first :data:`SIM_TOKENS` calibration tokens; the measured fastest wins.
+#: ``balanced``: the shortlist ``place`` returns is replayed on the first :data:`SIM_TOKENS` calibration
+#: tokens and the measurements decide, by the rule of :mod:`nmsim.map.choose`.  From each group of the
+#: shortlist (``search["shortlist"]``: the objective's best predictions; under an energy budget also the
+#: fastest predictions with no budget, and the conventional candidates) at most :data:`SIM_CANDIDATES`
+#: within :data:`SIM_BAND` of the group's best prediction are replayed.
 SIM_CANDIDATES = 4
 SIM_BAND = 0.15
 SIM_TOKENS = 24
 
 
+def _trial_set(cands: list) -> list:
+    """The candidates worth replaying (see :data:`SIM_CANDIDATES`), in the order ``place`` gave them."""
+    energy_first = cands[0].search["objective"].startswith("energy")
+    chosen: list = []
+    for group in ("objective", "latency", "conventional"):
+        key = "predicted_energy_pj_per_step" if energy_first and group == "objective" else "predicted_step_cycles"
+        members = [c for c in cands if group in c.search.get("shortlist", ["objective"])]
+        if not members:
+            continue
+        if group != "objective":  # the objective's group is in ranked order already, its best first
+            members.sort(key=lambda c: c.search[key])
+        best = members[0].search[key]
+        for c in members[:SIM_CANDIDATES]:
+            if c.search[key] <= best * (1 + SIM_BAND) and all(c is not x for x in chosen):
+                chosen.append(c)
+    return sorted(chosen, key=lambda c: next(i for i, x in enumerate(cands) if x is c))
+
+
 def _select_by_replay(golden, lm, chip: ChipSpec, cands: list, ids: np.ndarray):
-    """``(placement, Mapped or None)``: the candidate with the shortest measured latency per token on
-    calibration tokens (ties within ``nmsim.map.balanced.TIE``: least energy) -- or, under the ``energy``
-    objective, the least measured energy among those with no step over the tick (the shortest if every one
-    overran) -- its measurements recorded in ``search``, and its compiled form when it was compiled for the
-    trial (None when nothing was replayed)."""
+    """``(placement, Mapped or None)``: the candidate :func:`nmsim.map.choose.order` puts first on the
+    latency (ns per token) and energy (nJ per token) measured on calibration tokens -- a candidate keeps
+    the tick when no step overran it -- its measurements recorded in ``search``, and its compiled form
+    when it was compiled for the trial (None when nothing was replayed)."""
     import dataclasses
 
-    from nmsim.map.balanced import TIE
+    from nmsim.map.choose import Score, order
     from nmsim.replay.driver import replay
     from nmsim.replay.inputs import ReplayConfig
 
-    energy_first = cands[0].search["objective"].startswith("energy")
-    key = "predicted_energy_pj_per_step" if energy_first else "predicted_step_cycles"
-    best_pred = cands[0].search[key]
-    cands = [c for c in cands if c.search[key] <= best_pred * (1 + SIM_BAND)]
-    if len(cands) == 1 or len(ids) == 0:
+    objective = "energy" if cands[0].search["objective"].startswith("energy") else "latency"
+    trial_set = _trial_set(cands)
+    if len(trial_set) == 1 or len(ids) == 0:
         return cands[0], None
     measured = []
-    for pl in cands:
+    for pl in trial_set:
         m = compiled(golden, lm, chip, pl)
         s = replay(ReplayConfig(chip=chip.name, decoder=lm.decoder), mapped=m, tokens=ids).summary
         measured.append((s["latency_ns"]["mean"], s["energy_nj_per_token"]["total"], pl, m,
                          s["timestep"]["overrun_steps"]))
-    fit = [x for x in measured if x[4] == 0]
-    if energy_first and fit:  # least energy among those that kept the tick (ties: shorter, then rank)
-        _, _, pick, pick_m, _ = min(fit, key=lambda x: (x[1], x[0]))
-    else:
-        t_min = min(x[0] for x in measured)
-        _, _, pick, pick_m, _ = min((x for x in measured if x[0] <= t_min * (1 + TIE)), key=lambda x: x[1])
-    trial = [{"candidate": pl.search["chosen"], "predicted_step_cycles": pl.search["predicted_step_cycles"],
+    scores = [Score(t, e, bool(pl.search.get("conventional")), o == 0, pl.search["chosen"])
+              for t, e, pl, _, o in measured]
+    best = order(scores, objective, cands[0].search.get("energy_budget"))[0]
+    _, _, pick, pick_m, _ = measured[best]
+    trial = [{"candidate": pl.search["chosen"], "conventional": bool(pl.search.get("conventional")),
+              "predicted_step_cycles": pl.search["predicted_step_cycles"],
               "latency_ns_per_token": t, "energy_nj_per_token": e, "overrun_steps": o} for t, e, pl, _, o in measured]
     pick = dataclasses.replace(pick, search={**pick.search, "calibration_replay": trial})
     return pick, dataclasses.replace(pick_m, placement=pick)

@@ -31,7 +31,8 @@ def system_block(cm, tot, energy, packets: int, flits_per_packet: int) -> dict |
     total_pj = float(energy.step_pj.sum())
     return {
         "name": cm.meta.get("system_name", ""),
-        "chips": int(g["chips_x"] * g["chips_y"]), "chips_x": int(g["chips_x"]), "chips_y": int(g["chips_y"]),
+        "chips": int(g["chips_x"] * g["chips_y"] - len(g.get("empty", ()))),  # grid positions less the empty ones
+        "chips_x": int(g["chips_x"]), "chips_y": int(g["chips_y"]),
         "chip_link_occupancy_cycles": int(g["link_occ"]), "chip_link_latency_cycles": int(g["link_lat"]),
         "off_chip_packet_hops": chip_hops,
         "off_chip_flits": int(tot[A["flit_hop_chip"]]),

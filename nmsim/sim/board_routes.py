@@ -5,7 +5,8 @@ The board is one mesh of ``chips_x x width`` by ``chips_y x height`` routers.  T
 chip boundary are chip-to-chip links, but only those out of the *port routers* are used: the east/west
 ports sit on router row ``east_west_row`` of each chip's east/west edge, the north/south ports on router
 column ``north_south_col`` of its north/south edge.  A packet from chip ``s`` to chip ``d != s`` picks the
-chip-level direction by XY over chips (east/west until the chip column matches, then north/south), goes XY
+chip-level direction by XY over chips (east/west until the chip column matches, then north/south; on a board
+with empty grid positions YXY through the trunk row, :func:`chip_dirs`), goes XY
 inside the current chip to the port of that direction, crosses, and repeats; inside the destination chip
 it goes XY to the destination router.  A chip-to-chip link is occupied ``link_occ`` cycles per packet
 and delivers its head after ``link_lat`` cycles.
@@ -35,8 +36,70 @@ import numpy as np
 PORT_E, PORT_W, PORT_N, PORT_S = 0, 1, 2, 3
 
 
+def chip_present(g: dict) -> np.ndarray:
+    """``bool[chips_x * chips_y]``: which grid positions hold a chip (``g["empty"]``: chip indices
+    ``cy * chips_x + cx`` of the positions without one; absent or empty on a full grid)."""
+    ok = np.ones(g["chips_x"] * g["chips_y"], bool)
+    ok[list(g.get("empty", ()))] = False
+    return ok
+
+
+def _col_clear(ok: np.ndarray, CX: int, x: int, y0: int, y1: int) -> bool:
+    """Whether chips ``(x, y0..y1)`` (either order) are all present."""
+    lo, hi = min(y0, y1), max(y0, y1)
+    return bool(ok[np.arange(lo, hi + 1) * CX + x].all())
+
+
+def trunk_row(g: dict) -> int:
+    """The trunk row of a board with empty positions: its lowest row of chips with none empty (-1: none)."""
+    CX, CY = g["chips_x"], g["chips_y"]
+    ok = chip_present(g)
+    return next((y for y in range(CY) if ok[y * CX:(y + 1) * CX].all()), -1)
+
+
+def chip_dirs(g: dict) -> np.ndarray:
+    """``int64[n_chips, n_chips]``: port (``PORT_E/W/N/S``) by which a packet at chip ``a`` heading for chip
+    ``b`` leaves ``a`` (-1 when ``a == b`` or either position is empty).
+
+    The chip-level rule (``docs/systems.md``): on a full grid, XY over chips (east/west until the chip
+    columns match, then north/south).  On a grid with empty positions (``g["empty"]``), YXY through the trunk
+    row ``T`` (:func:`trunk_row`): a chip in the destination's column goes straight north/south; any other
+    goes north/south along its column to row ``T``, east/west along ``T`` to the destination's column, then
+    north/south.  From one source every chip is then entered from one side, so multicast trees stay trees.
+    Raises ``ValueError`` (one line) when a route would cross an empty position."""
+    CX, CY = g["chips_x"], g["chips_y"]
+    n = CX * CY
+    ok = chip_present(g)
+    holes = not ok.all()
+    trunk = trunk_row(g) if holes else -1
+    out = np.full((n, n), -1, np.int64)
+    chips = np.flatnonzero(ok).tolist()
+    for a in chips:
+        ax, ay = a % CX, a // CX
+        for b in chips:
+            if a == b:
+                continue
+            bx, by = b % CX, b // CX
+            if bx == ax:
+                good = _col_clear(ok, CX, ax, ay, by)
+                port = PORT_N if by > ay else PORT_S
+            elif not holes or ay == trunk:
+                good, port = True, (PORT_E if bx > ax else PORT_W)
+            else:
+                good = trunk >= 0 and _col_clear(ok, CX, ax, ay, trunk) and _col_clear(ok, CX, bx, trunk, by)
+                port = PORT_N if trunk > ay else PORT_S
+            if not good:
+                why = ("no row of chips is full, so no trunk row joins the columns" if trunk < 0 else
+                       f"it would cross an empty position; routes go along the column to the trunk row {trunk}, "
+                       "along it, then along the destination's column")
+                raise ValueError(f"chip ({ax}, {ay}) to chip ({bx}, {by}): no route ({why})")
+            out[a, b] = port
+    return out
+
+
 def next_links(g: dict) -> np.ndarray:
-    """``int64[R, R]``: link out of router ``r`` towards router ``rd`` (-1 if ``r == rd``)."""
+    """``int64[R, R]``: link out of router ``r`` towards router ``rd`` (-1 if ``r == rd``); rows and columns
+    of routers on empty chip positions are never used (their entries are arbitrary)."""
     W, H, CX, CY = g["chip_width"], g["chip_height"], g["chips_x"], g["chips_y"]
     Wt, Ht = W * CX, H * CY
     R = Wt * Ht
@@ -47,8 +110,9 @@ def next_links(g: dict) -> np.ndarray:
     dcx, dcy = dx // W, dy // H
     same = (cx == dcx) & (cy == dcy)
     # target inside the current chip: the destination (same chip) or the port of the chip-level direction
-    go_e, go_w = dcx > cx, dcx < cx
-    go_n = ~go_e & ~go_w & (dcy > cy)
+    chip = cy * CX + cx
+    cd = chip_dirs(g)[chip, dcy * CX + dcx]
+    go_e, go_w, go_n = cd == PORT_E, cd == PORT_W, cd == PORT_N
     pr, pc = g["east_west_row"], g["north_south_col"]
     tx = np.where(same, dx % W, np.where(go_e, W - 1, np.where(go_w, 0, pc)))
     ty = np.where(same, dy % H, np.where(go_e | go_w, pr, np.where(go_n, H - 1, 0)))
@@ -80,6 +144,11 @@ def chip_of_router(g: dict) -> np.ndarray:
     return ((r // Wt) // H) * CX + (r % Wt) // W
 
 
+def router_present(g: dict) -> np.ndarray:
+    """``bool[R]``: routers on a chip (not on an empty grid position, :func:`chip_present`)."""
+    return chip_present(g)[chip_of_router(g)]
+
+
 def crossing(g: dict) -> np.ndarray:
     """``bool[4R]``: mesh links whose two ends lie on different chips."""
     down = link_down(g)
@@ -98,19 +167,23 @@ def hop_tables(g: dict, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     hc = np.zeros((R, R), np.int64)
     cur = np.repeat(np.arange(R)[:, None], R, axis=1)
     dst = np.repeat(np.arange(R)[None, :], R, axis=0)
-    live = cur != dst
+    on = router_present(g)
+    valid = on[:, None] & on[None, :]  # no route starts or ends on an empty chip position
+    live = (cur != dst) & valid
     for _ in range(4 * R + 4):
         if not live.any():
             break
         L = nxt[cur[live], dst[live]]
         if (L < 0).any() or (down[L] < 0).any():
             raise AssertionError("board routing left the board")
+        if not on[down[L]].all():
+            raise AssertionError("board routing entered an empty chip position")
         c, p = cross[L], L % 4
         hc[live] += c
         hx[live] += ~c & (p <= PORT_W)
         hy[live] += ~c & (p >= PORT_N)
         cur[live] = down[L]
-        live = cur != dst
+        live = (cur != dst) & valid
     else:
         raise AssertionError("board routing does not terminate")
     return hx, hy, hc
@@ -141,7 +214,8 @@ def _dependencies(g: dict, nxt: np.ndarray, vc: np.ndarray) -> tuple[np.ndarray,
     L1 = nxt.reshape(-1)
     v1 = vc.reshape(-1)
     dst = np.tile(np.arange(R), R)
-    ok = L1 >= 0
+    on = router_present(g)
+    ok = (L1 >= 0) & np.repeat(on, R) & on[dst]  # routes between routers of present chips
     L1, v1, dst = L1[ok], v1[ok], dst[ok]
     r = down[L1]
     ok = r != dst
@@ -221,5 +295,5 @@ def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray, vc: np.ndarray | None =
     return np.array(out, np.int64)
 
 
-__all__ = ["next_links", "link_down", "chip_of_router", "crossing", "hop_tables", "n_vcs", "vc_classes",
-           "check_deadlock_free", "topo_rank"]
+__all__ = ["chip_present", "trunk_row", "chip_dirs", "next_links", "link_down", "chip_of_router", "router_present",
+           "crossing", "hop_tables", "n_vcs", "vc_classes", "check_deadlock_free", "topo_rank"]

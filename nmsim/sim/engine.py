@@ -42,7 +42,8 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
     ``meta["system"]`` (:func:`nmsim.describe.system.attach`) routes through the chips' ports
     (:mod:`nmsim.sim.board_routes`) and its chip-to-chip links take the system's occupancy and latency.
 
-    ``link_tab`` (the event loop's, :mod:`nmsim.sim.events`) has one row per *channel*: the ``n_links``
+    ``link_tab`` (the event loop's, :mod:`nmsim.sim.events`; ``LT_DEPTH``: the chip's router buffer, or on a
+    chip-to-chip link the system's ``link_buffer`` when it has one) has one row per *channel*: the ``n_links``
     physical links, and on a 2-D board one more per mesh link, its virtual channel 1 (channel
     ``n_links + L`` of mesh link ``L``; ``LT_PHYS``/``LT_SIB`` name the physical link and the other VC);
     ``next_link`` and ``rank_link``/``link_rank`` are then in channels.  Every other table is per physical
@@ -108,6 +109,10 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
         np.maximum(occ[phys], 1)
     link_tab[:, ev.LT_DOWN], link_tab[:, ev.LT_RANK] = down[phys], link_rank
     link_tab[:, ev.LT_PHYS], link_tab[:, ev.LT_SIB] = phys, sib
+    depth = np.full(NL, int(tim[T["router_buffer_packets"]]), np.int64)  # input buffer of each link, packets
+    if board is not None and "link_buffer" in board:  # chip-to-chip links' own depth (docs/systems.md)
+        depth[:4 * R][br.crossing(board)] = board["link_buffer"]
+    link_tab[:, ev.LT_DEPTH] = depth[phys]
     return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
                 link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
                 hops_x=hops_x, hops_y=hops_y, hops_c=hops_c)
@@ -146,13 +151,15 @@ class Engine:
         if NL >= MAX_LINKS:
             raise ValueError(f"{NL} link channels ({model.n_links} links and their second virtual channels): the "
                              f"engine packs channel ids in 16 bits (< {MAX_LINKS})")
-        depth = int(model.timing[T["router_buffer_packets"]])
+        depth = int(self.lt["link_tab"][:, ev.LT_DEPTH].max(initial=1))  # the deepest buffer sizes the workspace
         cores_per_router = np.bincount(model.core_router, minlength=model.n_routers).max()
         # work arrays, reused by every step
         self._fired_list = np.zeros(N, np.int64)
         self._all_enabled = np.ones(N, np.uint8)
         self._syn_src = None  # the accumulation's synapses in source order, narrow (on first functional use)
-        self._route_tabs = None  # per-route packet constants (tm.route_tables, on the first untraced timing)
+        self._rt = tm.route_tables(self.neuron_core, model.route_ptr, model.route_core, model.route_row, model.row_ptr,
+                                   model.row_n_reads, model.core_router, self.lt["hops_x"], self.lt["hops_y"],
+                                   self.lt["hops_c"], model.timing)
         self._nout = np.zeros(2, np.int64)
         self._active = np.zeros(N, np.uint8)
         # LIF neurons with update_on_event read a per-neuron "received an event" flag (spec §1); only then
@@ -270,18 +277,9 @@ class Engine:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
         if n_pk > self._pk_cap:
             self._alloc_packets(max(n_pk, 2 * self._pk_cap))
-        if trace:
-            tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
-                             self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                             m.route_core, m.route_row, m.row_ptr, m.row_n_reads, m.core_router, lt["hops_x"],
-                             lt["hops_y"], lt["hops_c"], m.timing, trace)
-        else:  # the same packets and counters from per-route tables (built once)
-            if self._route_tabs is None:
-                self._route_tabs = tm.route_tables(m.route_ptr, m.route_core, m.route_row, m.row_ptr, m.row_n_reads,
-                                                   self.neuron_core, m.core_router, lt["hops_x"], lt["hops_y"],
-                                                   lt["hops_c"], m.timing, m.n_cores)
-            tm.build_packets_tab(out_counters, self._pk, self._inj_ptr, self._inj_list, self._fired_list, n_fired,
-                                 self._finish, self.neuron_core, m.route_ptr, m.route_core, *self._route_tabs)
+        tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
+                         self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                         m.route_core, *self._rt, trace)
         tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
@@ -331,8 +329,8 @@ class Engine:
         m, st, t = self.model, self._mc_step, self._mc
         n_pk = mc.mc_build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, st.pk_g, st.node_base,
                                    self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                                   m.route_core, m.route_row, m.row_ptr, m.row_n_reads, t.tree_ptr, t.node_link,
-                                   t.child_ptr, m.n_routers, m.timing)
+                                   m.route_core, m.route_row, m.row_ptr, m.row_n_reads, t.tree_ptr, t.node_col,
+                                   t.child_ptr, m.timing)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(mc.run_events_mc(out_link_busy, self._syn_free, packets, self._links, self._ws,
                                                      t, st, self.trace))) != ev.EventError.OK:

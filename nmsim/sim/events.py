@@ -62,6 +62,9 @@ PK_F, PK_DST, PK_COST = 0, 1, 2
 #: link (-1: none).  Channels ``0..n_links-1`` are the links; on a 2-D board channel ``n_links + L`` is
 #: virtual channel 1 of mesh link ``L`` (``nmsim.sim.engine.link_tables``).
 LT_OCC, LT_LAT, LT_STEP, LT_DOWN, LT_RANK, LT_PHYS, LT_SIB = 0, 1, 2, 3, 4, 5, 6
+#: ``link_tab`` column: depth of the channel's input buffer at its downstream router, packets (chip-to-chip
+#: links may differ from the router buffers, ``docs/systems.md``)
+LT_DEPTH = 7
 #: Columns of the per-step link state ``EventWorkspace.link int64[n_channels, 8]`` (one 64-byte row per
 #: channel): next cycle the link may grant (read and written in the physical link's row), cycle of its
 #: pending TRY (-1: none), packets in its downstream buffer, size of its waiting heap.
@@ -103,7 +106,7 @@ class LinkTables(NamedTuple):
     rank_link: np.ndarray  #: int64[n_channels]: channel of each topological rank
     next_link: np.ndarray  #: int64[R, R]: channel out of router ``r`` towards ``rd`` (XY on one chip)
     core_router: np.ndarray  #: int32[C+1]: router of each core, host last
-    depth: int  #: router input-buffer depth, packets (>= 1)
+    depth: int  #: the deepest input buffer, packets (>= 1); each channel's own is ``link_tab[:, LT_DEPTH]``
 
 
 class EventWorkspace(NamedTuple):
@@ -284,7 +287,7 @@ def _request(ws, link_tab, free_head, t, L, q, cap, mask, depth, ej0):
         if wl[uL, WL_TRY] != nx:
             wl[uL, WL_TRY] = nx
             return _wheel_push(ws, free_head, nx & mask, L, -1), 1
-    elif (L >= ej0 and link_tab[uL, LT_DOWN] < 0) or wl[uL, WL_BUF] < depth:  # ejection: no buffer
+    elif (L >= ej0 and link_tab[uL, LT_DOWN] < 0) or wl[uL, WL_BUF] < link_tab[uL, LT_DEPTH]:  # ejection: no buffer
         _mark(ws.dbits, link_tab[uL, LT_RANK])
     return free_head, 0
 
@@ -420,7 +423,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     p = inj_list[np.uint64(h)]
                     d = pk[np.uint64(p), PK_DST]
                     b = -1
-                    if wl[uL, WL_BUF] >= depth:
+                    if wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue  # the slot's return re-dirties L
                     x = max(wl[uL, WL_NEXT], pk[np.uint64(p), PK_F])
                     if x > t:  # busy or not yet created: make sure L is tried again at x
@@ -441,12 +444,12 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                             pending += ne
                             has_next = has_next or nb
                         continue
-                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= depth:
+                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue
                     sb = link_tab[uL, LT_SIB]
                     if sb >= 0 and link_tab[np.uint64(sb), LT_RANK] > link_tab[uL, LT_RANK]:
                         uS = np.uint64(sb)  # the sibling VC, visited later this cycle: does it hold an older packet?
-                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < depth and ws.wq[np.uint64(sb * cap)] < \
+                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < link_tab[uS, LT_DEPTH] and ws.wq[np.uint64(sb * cap)] < \
                                 ws.wq[np.uint64(L * cap)]:
                             _mark(dbits, link_tab[uS, LT_RANK])
                             free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, t + 1, W, mask,
@@ -461,7 +464,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                 wl[uP, WL_NEXT] = t + link_tab[uL, LT_STEP]
                 out_link_busy[uP] += link_tab[uL, LT_OCC]
                 if b >= 0:  # leaves the buffer it sat in; the slot is usable again from t + 1
-                    if wl[np.uint64(b), WL_BUF] == depth:
+                    if wl[np.uint64(b), WL_BUF] == link_tab[np.uint64(b), LT_DEPTH]:
                         _mark(dnext, link_tab[np.uint64(b), LT_RANK])
                         has_next = True
                     wl[np.uint64(b), WL_BUF] -= 1
@@ -491,7 +494,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                         free_head = _wheel_push(ws, free_head, (t + lat) & mask, L2, q)
                         pending += 1
                 # follow-up: when can L grant again?  (a full buffer needs nothing: its slot's return re-dirties L)
-                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= depth:
+                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                     pass
                 elif inj:
                     h = inj_head[np.uint64(c)]
@@ -511,7 +514,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
     return _OK
 
 
-__all__ = ["PK_F", "PK_DST", "PK_COST", "LT_OCC", "LT_LAT", "LT_STEP", "LT_DOWN", "LT_RANK", "LT_PHYS",
+__all__ = ["PK_F", "PK_DST", "PK_COST", "LT_OCC", "LT_LAT", "LT_STEP", "LT_DOWN", "LT_RANK", "LT_PHYS", "LT_DEPTH",
            "LT_SIB", "NIL", "EventError",
            "Packets", "LinkTables", "EventWorkspace", "EventTrace", "wheel_size", "new_workspace", "grow_workspace",
            "no_trace", "new_trace", "heap_push", "heap_pop", "run_events"]

@@ -28,7 +28,7 @@ import numpy as np
 from nmsim.compile.compiled import T
 from nmsim.describe.actions import A
 from nmsim.jit import JIT
-from nmsim.sim.events import (_CTZ, _DEBRUIJN, _OK, _U0, _U58, LT_LAT, LT_OCC, LT_RANK, LT_STEP, NIL,
+from nmsim.sim.events import (_CTZ, _DEBRUIJN, _OK, _U0, _U58, LT_DEPTH, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, NIL,
                               PK_F, WL_BUF, WL_NEXT, WL_TRY, WL_WQN, _mark, _request, _try_at, _wheel_push, heap_pop,
                               heap_push)
 from nmsim.sim.timing import _stable_argsort_runs
@@ -36,7 +36,7 @@ from nmsim.sim.timing import _stable_argsort_runs
 _T_RECV, _T_READ, _T_FLITS = T["packet_receive_cycles"], T["synapse_read_cycles"], T["flits_per_packet"]
 _A_SEND, _A_IO, _A_EW, _A_NS = A["packet_send"], A["io_packet"], A["flit_hop_east_west"], A["flit_hop_north_south"]
 _A_DELIV, _A_RECV, _A_READ, _A_SYNOP = A["local_delivery"], A["packet_receive"], A["synapse_read"], A["synaptic_op"]
-_A_REPL, _A_LOOKUP = A["multicast_replication"], A["routing_table_lookup"]
+_A_REPL, _A_LOOKUP, _A_CHIP = A["multicast_replication"], A["routing_table_lookup"], A["flit_hop_chip"]
 
 
 class McTables(NamedTuple):
@@ -48,6 +48,7 @@ class McTables(NamedTuple):
     node_cost: np.ndarray  #: int64[n_nodes]: synapse-unit cycles of an ejection node (0 elsewhere / host)
     child_ptr: np.ndarray  #: int64[n_nodes+1]
     child: np.ndarray  #: int64[n_nodes]: local indices
+    node_col: np.ndarray  #: int64[n_nodes]: counter (action) of a mesh node's flit hops; -1: injection/ejection
 
 
 class McStep(NamedTuple):
@@ -69,20 +70,29 @@ def mc_tables(model, trees) -> McTables:
     leaf = trees.node_route >= 0
     row = model.route_row[trees.node_route[leaf]]
     cost[leaf] = np.where(row >= 0, int(tim[_T_RECV]) + model.row_n_reads[np.maximum(row, 0)] * int(tim[_T_READ]), 0)
-    return McTables(trees.tree_ptr, trees.node_link, trees.node_parent, cost, trees.child_ptr, trees.child)
+    R, NL = model.n_routers, model.n_links
+    phys = np.where(trees.node_link >= NL, trees.node_link - NL, trees.node_link)  # VC 1 channel -> its link
+    mesh = phys < 4 * R
+    col = np.where(phys % 4 < 2, _A_EW, _A_NS)
+    if "system" in model.meta:  # chip-to-chip hops are counted apart (nmsim.sim.board_routes)
+        from nmsim.sim.board_routes import crossing
+
+        col = np.where(crossing(model.meta["system"])[np.where(mesh, phys, 0)], _A_CHIP, col)
+    node_col = np.where(mesh, col, -1).astype(np.int64)
+    return McTables(trees.tree_ptr, trees.node_link, trees.node_parent, cost, trees.child_ptr, trees.child, node_col)
 
 
 @numba.njit(**JIT)
 def mc_build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_g, out_node_base, fired_list,
                      n_fired, finish, neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads,
-                     tree_ptr, node_link, child_ptr, n_routers, timing):
+                     tree_ptr, node_col, child_ptr, timing):
     """Multicast packets of one step in ``seq`` order and their counters (§2.6, §3); returns ``n_pk``.
 
     Inputs as :func:`nmsim.sim.timing.build_packets` (``fired_list`` ascending, stably sorted by ``f_g``:
     ``(f_g, core, g)`` order), plus the trees (:class:`McTables`).  Outputs as ``build_packets`` (``out_pk``
     only ``PK_F``), plus ``out_pk_g int64[n_pk]`` and
     ``out_node_base int64[n_pk+1]``.  Counters: one ``packet_send`` / ``io_packet`` per packet, flit hops per
-    mesh link of the tree, ``routing_table_lookup`` per router the packet enters (source router included),
+    mesh link of the tree (its ``node_col``: east-west, north-south or chip-to-chip), ``routing_table_lookup`` per router the packet enters (source router included),
     ``multicast_replication`` per extra copy (children - 1 at each router), all at the sending core; per
     destination the counts of a unicast delivery."""
     C = out_counters.shape[0] - 1
@@ -112,13 +122,12 @@ def mc_build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_g, 
         cursor[s] += 1
         out_counters[s, _A_IO if s == C else _A_SEND] += 1
         for n in range(tree_ptr[g], tree_ptr[g + 1]):
-            L = node_link[n]
             nch = child_ptr[n + 1] - child_ptr[n]
             if nch > 0:  # the packet is in a router (injection or mesh link): one look-up, nch - 1 copies
                 out_counters[s, _A_LOOKUP] += 1
                 out_counters[s, _A_REPL] += nch - 1
-            if L < 4 * n_routers:
-                out_counters[s, _A_EW if L % 4 < 2 else _A_NS] += flits
+            if node_col[n] >= 0:  # a mesh hop: east-west, north-south or chip-to-chip
+                out_counters[s, node_col[n]] += flits
         for k in range(route_ptr[g], route_ptr[g + 1]):
             d, row = route_core[k], route_row[k]
             if d == C:
@@ -150,6 +159,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
     C = inj_ptr.shape[0] - 2
     inj0 = 4 * next_link.shape[0]
     ej0 = inj0 + C + 1
+    ej1 = ej0 + C + 1  # channels from ej1 on: virtual channel 1 of the mesh links (2-D boards)
     cap = ws.wq.shape[0] // NL
     W = bucket.shape[0]
     mask = W - 1
@@ -159,6 +169,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
         wl[np.uint64(L), WL_TRY] = -1
         wl[np.uint64(L), WL_BUF] = 0
         wl[np.uint64(L), WL_WQN] = 0
+    for L in range(out_link_busy.shape[0]):  # per physical link (channels may be more)
         out_link_busy[L] = 0
     dbits[:] = 0
     dnext[:] = 0
@@ -228,6 +239,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                 dbits[np.uint64(w)] = bits ^ low
                 L = rank_link[np.uint64(w * 64 + _CTZ[(low * _DEBRUIJN) >> _U58])]
                 uL = np.uint64(L)
+                uP = np.uint64(link_tab[uL, LT_PHYS])  # its physical link (itself but for VC 1)
                 inj = inj0 <= L < ej0
                 if inj:
                     c = L - inj0
@@ -237,7 +249,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                     p = inj_list[np.uint64(h)]
                     j = 0  # the root node
                     b = -1
-                    if wl[uL, WL_BUF] >= depth:
+                    if wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue
                     x = max(wl[uL, WL_NEXT], pk[np.uint64(p), PK_F])
                     if x > t:
@@ -251,35 +263,47 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                     nw = wl[uL, WL_WQN]
                     if nw == 0:
                         continue
-                    x = wl[uL, WL_NEXT]
+                    x = wl[uP, WL_NEXT]
                     if t < x:
                         if wl[uL, WL_TRY] != x:
                             free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL)
                             pending += ne
                             has_next = has_next or nb
                         continue
-                    if L < inj0 and wl[uL, WL_BUF] >= depth:
+                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                         continue
+                    sb = link_tab[uL, LT_SIB]
+                    if sb >= 0 and link_tab[np.uint64(sb), LT_RANK] > link_tab[uL, LT_RANK]:
+                        uS = np.uint64(sb)  # the sibling VC, visited later this cycle: does it hold an older copy?
+                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < link_tab[uS, LT_DEPTH] and \
+                                ws.wq[np.uint64(sb * cap)] < \
+                                ws.wq[np.uint64(L * cap)]:
+                            _mark(dbits, link_tab[uS, LT_RANK])
+                            free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, t + 1, W, mask,
+                                                               NL)
+                            pending += ne
+                            has_next = has_next or nb
+                            continue
                     q = heap_pop(ws.wq, L * cap, nw)
                     wl[uL, WL_WQN] = nw - 1
                     p, j, b = q >> 32, (q >> 16) & 0xFFFF, (q & 0xFFFF) - 1
                 # grant copy (p, node j) on link L at cycle t
                 g0 = tree_ptr[np.uint64(pk_g[np.uint64(p)])]
                 nb0 = node_base[np.uint64(p)]
-                wl[uL, WL_NEXT] = t + link_tab[uL, LT_STEP]
-                out_link_busy[uL] += link_tab[uL, LT_OCC]
+                wl[uP, WL_NEXT] = t + link_tab[uL, LT_STEP]
+                out_link_busy[uP] += link_tab[uL, LT_OCC]
                 if b >= 0:  # one copy leaves the buffer; the slot goes back when the last one has left
                     par = nb0 + node_parent[np.uint64(g0 + j)]
                     rem[np.uint64(par)] -= 1
                     if rem[np.uint64(par)] == 0:
-                        if wl[np.uint64(b), WL_BUF] == depth:
+                        if wl[np.uint64(b), WL_BUF] == link_tab[np.uint64(b), LT_DEPTH]:
                             _mark(dnext, link_tab[np.uint64(b), LT_RANK])
                             has_next = True
                         wl[np.uint64(b), WL_BUF] -= 1
                 if trace:
                     st.grant[np.uint64(nb0 + j)] = t
                 lat = link_tab[uL, LT_LAT]
-                if L >= ej0:
+                if ej0 <= L < ej1:
                     d = L - ej0
                     a = t + lat
                     start = max(a, out_syn_free[np.uint64(d)])
@@ -302,7 +326,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                         else:
                             free_head = _wheel_push(ws, free_head, (t + lat) & mask, L2, q2)
                             pending += 1
-                if L < ej0 and wl[uL, WL_BUF] >= depth:
+                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
                     pass
                 elif inj:
                     h = inj_head[np.uint64(c)]
@@ -312,7 +336,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                         pending += ne
                         has_next = has_next or nb
                 elif wl[uL, WL_WQN] > 0:
-                    free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, wl[uL, WL_NEXT], W,
+                    free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, wl[uP, WL_NEXT], W,
                                                        mask, NL)
                     pending += ne
                     has_next = has_next or nb
@@ -328,13 +352,14 @@ def delivery_trace(model, mc: McTables, st: McStep, n_pk: int, neuron_core: np.n
     from nmsim.sim.result import PacketTrace
 
     ej0 = 4 * model.n_routers + model.n_cores + 1
+    NL = model.n_links  # channels NL + L: virtual channel 1 of mesh link L (traces list physical links)
     rows = []
     for p in range(n_pk):
         g = int(st.pk_g[p])
         g0, nb = int(mc.tree_ptr[g]), int(st.node_base[p])
         k = int(model.route_ptr[g]) - 1  # leaves come in route order (nmsim.compile.multicast)
         for j in range(int(mc.tree_ptr[g + 1]) - g0):
-            if mc.node_link[g0 + j] < ej0:
+            if not ej0 <= mc.node_link[g0 + j] < NL:
                 continue
             k += 1
             path, i = [], j
@@ -342,7 +367,7 @@ def delivery_trace(model, mc: McTables, st: McStep, n_pk: int, neuron_core: np.n
                 path.append(i)
                 i = int(mc.node_parent[g0 + i])
             path.reverse()
-            rows.append((p, g, k, [int(mc.node_link[g0 + i]) for i in path], [int(st.grant[nb + i]) for i in path],
+            rows.append((p, g, k, [int(mc.node_link[g0 + i]) % NL for i in path], [int(st.grant[nb + i]) for i in path],
                          int(st.arrival[nb + j]), int(st.syn_start[nb + j]), int(st.syn_end[nb + j])))
     ptr = np.zeros(len(rows) + 1, np.int64)
     ptr[1:] = np.cumsum([len(r[3]) for r in rows])

@@ -156,13 +156,73 @@ def _stable_argsort_runs(f):
 
 
 @numba.njit(**JIT)
+def _stable_order(f):
+    """Indices that sort ``f int64[n] >= 0`` stably: a counting sort when the values span at most
+    ``4 n + 2**16`` (the usual case: finish cycles of one step), else :func:`_stable_argsort_runs`."""
+    n = f.shape[0]
+    f_max = np.int64(0)
+    for j in range(n):
+        if f[j] > f_max:
+            f_max = f[j]
+    if f_max > 4 * n + 65536:
+        return _stable_argsort_runs(f)
+    pos = np.zeros(f_max + 2, dtype=np.int64)
+    for j in range(n):
+        pos[f[j] + 1] += 1
+    for v in range(f_max + 1):
+        pos[v + 1] += pos[v]
+    order = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        order[pos[f[j]]] = j
+        pos[f[j]] += 1
+    return order
+
+
+@numba.njit(**JIT)
+def route_tables(neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads, core_router, hops_x, hops_y,
+                 hops_c, timing):
+    """Per-route and per-neuron constants of :func:`build_packets` (they depend only on the model), computed once.
+
+    Returns ``(rt_cost, rt_reads, rt_nnz, rt_hops, g_src)``: per route ``k`` (``int64[n_routes]``) the synapse-unit
+    cycles ``packet_receive + row_n_reads * synapse_read`` of its packet, its ``row_n_reads`` and ``nnz(row)``
+    (all 0 for a route to the host, core ``C = len(core_router) - 1``) and its hops (on-chip and chip-to-chip);
+    per neuron ``g`` (``int64[N, 4]``) what its firing adds to its core's counters: packets, and east-west,
+    north-south and chip-to-chip flit hops (spec §3)."""
+    N = route_ptr.shape[0] - 1
+    C = core_router.shape[0] - 1
+    nr = route_ptr[N]
+    flits, recv, read = timing[_T_FLITS], timing[_T_RECV], timing[_T_READ]
+    rt_cost = np.zeros(nr, np.int64)
+    rt_reads = np.zeros(nr, np.int64)
+    rt_nnz = np.zeros(nr, np.int64)
+    rt_hops = np.zeros(nr, np.int64)
+    g_src = np.zeros((N, 4), np.int64)
+    for g in range(N):
+        rs = core_router[neuron_core[g]]
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            d, row = route_core[k], route_row[k]
+            rd = core_router[d]
+            if d != C:
+                rt_cost[k] = recv + row_n_reads[row] * read
+                rt_reads[k] = row_n_reads[row]
+                rt_nnz[k] = row_ptr[row + 1] - row_ptr[row]
+            rt_hops[k] = hops_x[rs, rd] + hops_y[rs, rd] + hops_c[rs, rd]
+            g_src[g, 0] += 1
+            g_src[g, 1] += flits * hops_x[rs, rd]
+            g_src[g, 2] += flits * hops_y[rs, rd]
+            g_src[g, 3] += flits * hops_c[rs, rd]
+    return rt_cost, rt_reads, rt_nnz, rt_hops, g_src
+
+
+@numba.njit(**JIT)
 def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, out_pk_route, out_tr_ptr,
-                  fired_list, n_fired, finish, neuron_core, route_ptr, route_core, route_row, row_ptr, row_n_reads,
-                  core_router, hops_x, hops_y, hops_c, timing, trace):
+                  fired_list, n_fired, finish, neuron_core, route_ptr, route_core, rt_cost, rt_reads, rt_nnz, rt_hops,
+                  g_src, trace):
     """Packets of one step in ``seq`` order (spec §2.2; packet id = rank of ``(f_g, core, g, k)``) and their counters (§3).
 
     Outputs (first ``n_pk`` entries): ``out_counters int64[C+1, N_ACTIONS]`` (added to: packet_send / io_packet,
-    flit hops (on-chip east-west / north-south from ``hops_x / hops_y``, chip-to-chip from ``hops_c``), local_delivery, packet_receive, synapse_read, synaptic_op); ``out_pk int64[n_pk, 3]``:
+    flit hops (on-chip east-west / north-south, chip-to-chip), local_delivery, packet_receive, synapse_read,
+    synaptic_op); ``out_pk int64[n_pk, 3]``:
     ``PK_F`` (creation cycle ``f_g``), ``PK_DST`` (destination core), ``PK_COST`` (synapse-unit cycles
     ``packet_receive + row_n_reads * synapse_read``); ``out_inj_ptr int64[C+2]``, ``out_inj_list int64[n_pk]``:
     the packets of source core ``c`` (host = ``C``) in ``seq`` order are
@@ -170,10 +230,10 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
     (``g``, ``k``) and ``out_tr_ptr int64[n_pk+1]`` (offsets of each packet's links: injection, hops, ejection).
     Inputs: ``fired_list int64`` ascending (the stable sort keeps ``g`` order among equal ``f_g``, and neurons
     are grouped by core, host last, so ``g`` order is ``(core, g)`` order); ``finish int64[N]``;
-    ``neuron_core int32[N]``; routing/CSR arrays of ``CompiledModel``.
+    ``neuron_core int32[N]``; ``route_ptr``, ``route_core`` of ``CompiledModel``; the per-route and per-neuron
+    constants of :func:`route_tables`.
     """
     C = out_counters.shape[0] - 1
-    flits, recv, read = timing[_T_FLITS], timing[_T_RECV], timing[_T_READ]
     f = np.empty(n_fired, dtype=np.int64)
     out_inj_ptr[:] = 0
     for j in range(n_fired):
@@ -183,141 +243,45 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
     for c in range(C + 1):
         out_inj_ptr[c + 1] += out_inj_ptr[c]
     cursor = out_inj_ptr[:-1].copy()
-    order = _stable_argsort_runs(f)
+    # per destination: packets, reads, synaptic ops (added to out_counters at the end; integer sums)
+    d_pk = np.zeros(C + 1, np.int64)
+    d_reads = np.zeros(C + 1, np.int64)
+    d_nnz = np.zeros(C + 1, np.int64)
+    order = _stable_order(f)
     p = 0
     if trace:
         out_tr_ptr[0] = 0
     for j in range(n_fired):
         g = fired_list[order[j]]
-        s = neuron_core[g]
-        rs = core_router[s]
-        for k in range(route_ptr[g], route_ptr[g + 1]):
-            d, row = route_core[k], route_row[k]
-            rd = core_router[d]
-            out_pk[p, PK_F] = f[order[j]]
-            out_pk[p, PK_DST] = d
-            out_inj_list[cursor[s]] = p
-            cursor[s] += 1
-            out_counters[s, _A_IO if s == C else _A_SEND] += 1
-            out_counters[s, _A_EW] += flits * hops_x[rs, rd]
-            out_counters[s, _A_NS] += flits * hops_y[rs, rd]
-            out_counters[s, _A_CHIP] += flits * hops_c[rs, rd]
-            if d == C:  # to the host (row -1): received by the host's I/O port, no synapse work
-                out_pk[p, PK_COST] = 0
-                out_counters[C, _A_IO] += 1
-            else:
-                out_pk[p, PK_COST] = recv + row_n_reads[row] * read
-                out_counters[d, _A_DELIV] += 1
-                out_counters[d, _A_RECV] += 1
-                out_counters[d, _A_READ] += row_n_reads[row]
-                out_counters[d, _A_SYNOP] += row_ptr[row + 1] - row_ptr[row]
-            if trace:
-                out_pk_src[p] = g
-                out_pk_route[p] = k
-                out_tr_ptr[p + 1] = out_tr_ptr[p] + 2 + hops_x[rs, rd] + hops_y[rs, rd] + hops_c[rs, rd]
-            p += 1
-
-
-# ------------------------------------------------- packets, with per-route tables (no trace)
-def route_tables(route_ptr, route_core, route_row, row_ptr, row_n_reads, neuron_core, core_router, hops_x, hops_y,
-                 hops_c, timing, n_cores):
-    """Per-route and per-neuron constants of :func:`build_packets` (NumPy, once per engine).
-
-    ``route int64[n_routes, 3]``: a packet's synapse-unit cost (``packet_receive + row_n_reads * synapse_read``;
-    0 to the host), the destination's synapse reads and synaptic ops; ``neuron int64[N, 4]``: per source
-    neuron its packets and the flits x hops of all its packets (on-chip east-west, north-south, chip-to-chip)."""
-    C = int(n_cores)
-    N = route_ptr.shape[0] - 1
-    flits, recv, read = int(timing[_T_FLITS]), int(timing[_T_RECV]), int(timing[_T_READ])
-    n_routes = np.diff(route_ptr)
-    src = np.repeat(np.arange(N), n_routes)
-    rs, rd = core_router[neuron_core[src]], core_router[route_core]
-    host = route_core == C
-    row = np.where(host, 0, route_row)
-    route = np.zeros((route_core.shape[0], 3), np.int64)
-    if route.shape[0]:
-        route[:, 1] = np.where(host, 0, row_n_reads[row])
-        route[:, 2] = np.where(host, 0, row_ptr[row + 1] - row_ptr[row])
-    route[:, 0] = np.where(host, 0, recv + route[:, 1] * read)
-    neuron = np.zeros((N, 4), np.int64)
-    neuron[:, 0] = n_routes
-    for col, hops in ((1, hops_x), (2, hops_y), (3, hops_c)):
-        neuron[:, col] = _sum_by(src, flits * hops[rs, rd].astype(np.int64), N)
-    return route, neuron
-
-
-def _sum_by(idx, val, n):
-    """int64 sums of ``val`` grouped by the ascending ``idx`` (exact: no float weights)."""
-    out = np.zeros(n, np.int64)
-    np.add.at(out, idx, val)
-    return out
-
-
-@numba.njit(**JIT)
-def build_packets_tab(out_counters, out_pk, out_inj_ptr, out_inj_list, fired_list, n_fired, finish, neuron_core,
-                      route_ptr, route_core, route_tab, neuron_tab):
-    """:func:`build_packets` without trace, from :func:`route_tables`: the same packets in the same ``seq``
-    order, the same injection queues and counters.
-
-    The stable sort by ``f_g`` is a counting sort when the finish cycles span at most ``4 n_fired + 2**16``
-    values (else :func:`_stable_argsort_runs`); the source counters are added per firing neuron and the
-    destination counters per core after the packet loop (integer sums: the same totals)."""
-    C = out_counters.shape[0] - 1
-    f = np.empty(n_fired, dtype=np.int64)
-    out_inj_ptr[:] = 0
-    f_max = np.int64(0)
-    for j in range(n_fired):
-        g = fired_list[j]
-        fg = finish[g]
-        f[j] = fg
-        if fg > f_max:
-            f_max = fg
-        s = neuron_core[g]
-        out_inj_ptr[s + 1] += neuron_tab[g, 0]
-        out_counters[s, _A_IO if s == C else _A_SEND] += neuron_tab[g, 0]
-        out_counters[s, _A_EW] += neuron_tab[g, 1]
-        out_counters[s, _A_NS] += neuron_tab[g, 2]
-        out_counters[s, _A_CHIP] += neuron_tab[g, 3]
-    for c in range(C + 1):
-        out_inj_ptr[c + 1] += out_inj_ptr[c]
-    cursor = out_inj_ptr[:-1].copy()
-    if f_max <= 4 * n_fired + 65536:  # stable counting sort on the (small, >= 0) finish cycles
-        pos = np.zeros(f_max + 2, dtype=np.int64)
-        for j in range(n_fired):
-            pos[f[j] + 1] += 1
-        for v in range(f_max + 1):
-            pos[v + 1] += pos[v]
-        order = np.empty(n_fired, dtype=np.int64)
-        for j in range(n_fired):
-            order[pos[f[j]]] = j
-            pos[f[j]] += 1
-    else:
-        order = _stable_argsort_runs(f)
-    n_dst = np.zeros((C + 1, 3), dtype=np.int64)  # per destination core: packets, synapse reads, synaptic ops
-    p = 0
-    for j in range(n_fired):
-        g = fired_list[order[j]]
         fg = f[order[j]]
         s = neuron_core[g]
-        q = cursor[s]
+        out_counters[s, _A_IO if s == C else _A_SEND] += g_src[g, 0]
+        out_counters[s, _A_EW] += g_src[g, 1]
+        out_counters[s, _A_NS] += g_src[g, 2]
+        out_counters[s, _A_CHIP] += g_src[g, 3]
+        cur = cursor[s]
         for k in range(route_ptr[g], route_ptr[g + 1]):
             d = route_core[k]
             out_pk[p, PK_F] = fg
             out_pk[p, PK_DST] = d
-            out_pk[p, PK_COST] = route_tab[k, 0]
-            out_inj_list[q] = p
-            q += 1
-            n_dst[d, 0] += 1
-            n_dst[d, 1] += route_tab[k, 1]
-            n_dst[d, 2] += route_tab[k, 2]
+            out_pk[p, PK_COST] = rt_cost[k]
+            out_inj_list[cur] = p
+            cur += 1
+            d_pk[d] += 1
+            d_reads[d] += rt_reads[k]
+            d_nnz[d] += rt_nnz[k]
+            if trace:
+                out_pk_src[p] = g
+                out_pk_route[p] = k
+                out_tr_ptr[p + 1] = out_tr_ptr[p] + 2 + rt_hops[k]
             p += 1
-        cursor[s] = q
+        cursor[s] = cur
     for d in range(C):
-        out_counters[d, _A_DELIV] += n_dst[d, 0]
-        out_counters[d, _A_RECV] += n_dst[d, 0]
-        out_counters[d, _A_READ] += n_dst[d, 1]
-        out_counters[d, _A_SYNOP] += n_dst[d, 2]
-    out_counters[C, _A_IO] += n_dst[C, 0]
+        out_counters[d, _A_DELIV] += d_pk[d]
+        out_counters[d, _A_RECV] += d_pk[d]
+        out_counters[d, _A_READ] += d_reads[d]
+        out_counters[d, _A_SYNOP] += d_nnz[d]
+    out_counters[C, _A_IO] += d_pk[C]  # to the host (row -1): received by the host's I/O port, no synapse work
 
 
-__all__ = ["neuron_phase", "neuron_phase_enabled", "build_packets", "build_packets_tab", "route_tables"]
+__all__ = ["neuron_phase", "neuron_phase_enabled", "route_tables", "build_packets"]
