@@ -3,7 +3,7 @@ a closed-form transit could take over (issue 12, item 3).
 
 Same model as ``benchmarks/engine_benchmark.py`` (random LIF network, Loihi preset).  Prints, per step:
 
-- wall milliseconds of each engine kernel (``step_neurons``, ``list_fired``, ``accumulate_spans``,
+- wall milliseconds of each engine kernel (``step_neurons``, ``list_fired``, ``accumulate_src``,
   ``neuron_phase_enabled``, ``build_packets``,
   ``run_events``; timed by wrapping the module functions the engine calls), and nanoseconds of
   ``run_events`` per link grant;
@@ -33,7 +33,7 @@ from nmsim.sim import events as ev
 from nmsim.sim import functional as fn
 from nmsim.sim import timing as tm
 
-KERNELS = ((fn, "step_neurons"), (fn, "list_fired"), (fn, "accumulate_spans"), (tm, "neuron_phase_enabled"),
+KERNELS = ((fn, "step_neurons"), (fn, "list_fired"), (fn, "accumulate_src"), (tm, "neuron_phase_enabled"),
            (tm, "build_packets"), (ev, "run_events"))
 
 

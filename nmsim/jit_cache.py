@@ -48,8 +48,10 @@ def _file_module(path: str) -> str:
     return ".".join([_PACKAGE, *rel])
 
 
-def _imports(path: str) -> set[str]:
-    """Files of the ``nmsim`` modules that ``path`` imports (``import a.b``, ``from a import b``, relative too)."""
+@functools.lru_cache(maxsize=None)
+def _imports(path: str) -> frozenset[str]:
+    """Files of the ``nmsim`` modules that ``path`` imports (``import a.b``, ``from a import b``, relative too).
+    Parsed once per process (every kernel file's :func:`layout_stamp` walks the shared modules again)."""
     with open(path, "rb") as f:
         tree = ast.parse(f.read(), path)
     here = _file_module(path).split(".")
@@ -66,7 +68,7 @@ def _imports(path: str) -> set[str]:
                 base = ".".join(pkg + ([base] if base else []))
             names.add(base)
             names.update(f"{base}.{a.name}" for a in node.names)  # ``from pkg import submodule``
-    return {f for f in map(_module_file, names) if f is not None and f != path}
+    return frozenset(f for f in map(_module_file, names) if f is not None and f != path)
 
 
 @functools.lru_cache(maxsize=None)

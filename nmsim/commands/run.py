@@ -243,7 +243,8 @@ def _alive(pid: int) -> bool:
 
 class ProgressBar:
     """One tqdm bar (on stderr) over the whole replay, in steps: two passes count the functional pass's
-    steps, then the timing pass's (``total`` = 2 x steps), so the ETA covers both; the postfix names the pass."""
+    steps plus the steps timed beside them (``total`` = 2 x steps), so the ETA covers both; the postfix names the
+    pass (``timing pass`` once past half)."""
 
     def __init__(self, desc: str, two_passes: bool, file=None):
         from tqdm import tqdm

@@ -97,9 +97,8 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
         fd, record_path = tempfile.mkstemp(prefix="nmsim-record-", suffix=".npz")
         os.close(fd)
     path = Path(record_path)
-    try:
-        rec, chk, traces, info = _recorded_steps(cfg, mapped, tokens, progress, path)
-        _timing_pass(mapped.model, path, rec, workers, scheduler, progress)
+    try:  # the timing pass runs beside the functional pass, a chunk at a time as it is recorded
+        rec, chk, traces, info = _recorded_steps(cfg, mapped, tokens, progress, path, (workers, scheduler))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -108,22 +107,60 @@ def _run(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, two_pa
     return rec, chk, traces, info
 
 
-def _recorded_steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, path):
+def _recorded_steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, path, timing=None):
     """The functional pass, its record written to ``path`` (aborted on failure): ``(record, checker, traces,
-    {"bytes", "steps", "chunk_steps"})``."""
+    {"bytes", "steps", "chunk_steps"})``.  ``timing = (workers, scheduler)``: the timing pass too, each chunk
+    timed (:class:`nmsim.replay.twopass.ChunkTimer`) as soon as it is recorded and merged in step order."""
     from nmsim.replay.twopass import RecordWriter
 
     writer = RecordWriter(path, mapped.model.n_neurons)
     try:
-        rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer)
+        rec, chk, traces = _steps(cfg, mapped, tokens, progress, writer, timing)
     except BaseException:
         writer.abort()
         raise
     return rec, chk, traces, {"bytes": writer.size, "steps": writer.n_steps, "chunk_steps": writer.chunk_steps}
 
 
-def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer):
-    """The step loop: one pass (``writer`` ``None``) or the functional pass, recording to ``writer``."""
+def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer, timing=None):
+    """The step loop: one pass (``writer`` ``None``) or the functional pass, recording to ``writer`` (and
+    with ``timing = (workers, scheduler)`` timing the recorded chunks beside it)."""
+    if writer is None or timing is None:
+        return _step_loop(cfg, mapped, tokens, progress, writer)
+    from nmsim.replay.twopass import ChunkTimer
+
+    cm = mapped.model
+    S = make_schedule(cfg.mode, len(tokens), mapped.lm.n_layers, readout=mapped.lm.readout is not None).n_steps
+    workers, scheduler = timing
+    n_chunks = -(-S // writer.chunk_steps)
+    done = [0, 0]  # steps of the functional pass, steps timed and merged
+    state = {}  # the run's record (once the loop has made it) and the enable masks so far
+
+    def report(f_done=None, _total=None):  # the step loop's progress(done, total): the functional steps
+        if f_done is not None:
+            done[0] = f_done
+        if progress is not None:
+            progress(done[0] + done[1], 2 * S)
+
+    def merge(results):
+        for res in results:
+            _merge_chunk(state["rec"], res)
+            done[1] += len(res[1])
+            report()
+
+    def on_chunk(lo, fired_b, active_b, enable_id):
+        merge(timer.put((lo, cm.n_neurons, fired_b, active_b, enable_id, state["enables"]())))
+
+    with ChunkTimer(cm, min(workers, n_chunks), scheduler) as timer:
+        writer.on_chunk = on_chunk
+        out = _step_loop(cfg, mapped, tokens, report if progress is not None else None, writer, state)
+        merge(timer.drain())
+    return out
+
+
+def _step_loop(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writer, state=None):
+    """The step loop itself (:func:`_steps`); ``state`` (two passes beside each other) is given the record
+    (``"rec"``) and a function of the enable masks so far (``"enables"``) for the chunk callback."""
     from nmsim.replay.golden_fast import FastGolden
     from nmsim.sim.engine import Engine
 
@@ -137,11 +174,14 @@ def _steps(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, writ
     emb_host_cols = mapped.stage_index[0] - host0
     rec = _new_record(mapped, sched)
     fired = np.zeros(Nn, np.uint8)
+    enable_cache: dict[tuple, np.ndarray] = {}
+    enable_ids: dict[tuple, int] = {}
+    if state is not None:
+        state["rec"] = rec
+        state["enables"] = lambda: np.array([enable_cache[k] for k in enable_ids], np.uint8).reshape(-1, Nn)
     payload = np.zeros(Nn, np.int64)
     counters = np.zeros((C + 1, rec.cnt_cores.shape[1]), np.int64)
     link_busy = np.zeros(cm.n_links, np.int64)
-    enable_cache: dict[tuple, np.ndarray] = {}
-    enable_ids: dict[tuple, int] = {}
     two_pass = writer is not None
     if two_pass:
         active = np.zeros(Nn, np.uint8)
@@ -284,12 +324,18 @@ def _timing_pass(cm, path: Path, rec: RunRecord, workers: int, scheduler, progre
 
     with RecordFile(path) as frec:
         S = frec.n_steps
-        for lo, cycles, counters, busy, core_end, syn_free in time_steps(cm, frec, workers, scheduler):
-            for j in range(len(cycles)):
-                rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
-                rec.cores.add(counters[j], core_end[j], syn_free[j])
+        for res in time_steps(cm, frec, workers, scheduler):
+            _merge_chunk(rec, res)
             if progress is not None:
-                progress(S + lo + len(cycles), 2 * S)
+                progress(S + res[0] + len(res[1]), 2 * S)
+
+
+def _merge_chunk(rec: RunRecord, res: tuple) -> None:
+    """A timed chunk (:func:`nmsim.replay.twopass.time_chunk`) into ``rec``; chunks are merged in step order."""
+    lo, cycles, counters, busy, core_end, syn_free = res
+    for j in range(len(cycles)):
+        rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
+        rec.cores.add(counters[j], core_end[j], syn_free[j])
 
 
 def _enable_mask(mapped: Mapped, stage_on: tuple, n_neurons: int) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from nmsim.describe.actions import N_ACTIONS
 
 #: steps per chunk of the timing pass (a chunk is one task for a worker)
-CHUNK_STEPS = 512
+CHUNK_STEPS = 64
 
 
 @dataclass
@@ -103,9 +103,11 @@ class RecordWriter:
     """Stream a functional record to ``path`` (compressed, one chunk of :data:`CHUNK_STEPS` steps in memory).
 
     Steps must be put in order ``0, 1, 2, ...``; :meth:`close` writes the enable masks and returns the
-    file's size in bytes; :meth:`abort` removes the half-written file."""
+    file's size in bytes; :meth:`abort` removes the half-written file.  ``on_chunk`` (optional) is handed
+    every chunk once it is on disk (the driver starts its timing then)."""
 
-    def __init__(self, path, n_neurons: int, chunk_steps: int | None = None):
+    def __init__(self, path, n_neurons: int, chunk_steps: int | None = None, on_chunk=None):
+        self.on_chunk = on_chunk  #: ``on_chunk(lo, fired_b, active_b, enable_id)`` after each chunk is written
         self.path = Path(path)
         self.n_neurons = int(n_neurons)
         self.chunk_steps = int(chunk_steps or CHUNK_STEPS)
@@ -142,6 +144,9 @@ class RecordWriter:
         _write_member(self._zf, f"c{i}_fired", self._buf.fired[:k])
         _write_member(self._zf, f"c{i}_active", self._buf.active[:k])
         _write_member(self._zf, f"c{i}_enable_id", self._buf.enable_id[:k])
+        if self.on_chunk is not None:  # copies: the buffer is reused for the next chunk
+            self.on_chunk(self._lo, self._buf.fired[:k].copy(), self._buf.active[:k].copy(),
+                          self._buf.enable_id[:k].copy())
         self._lo += k
         self._k = 0
 
@@ -241,46 +246,80 @@ def time_steps(model, frec, workers: int, scheduler=None):
     ``distributed.Client`` (e.g. :meth:`nmsim.sweep.executors.DaskExecutor.connect`) or a Dask scheduler
     address (``tcp://...``), used instead of local processes."""
     bounds = frec.bounds()
-    if scheduler is not None:
-        yield from _dask_steps(model, frec, bounds, scheduler)
-        return
-    workers = min(workers, len(bounds))  # no more processes than chunks (one chunk: in this process)
-    if workers <= 1:
+    with ChunkTimer(model, min(workers, len(bounds)), scheduler) as timer:
         for lo, hi in bounds:
-            yield time_chunk(frec.chunk(lo, hi), model)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(model,)) as ex:
-        yield from _windowed(lambda b: ex.submit(time_chunk, frec.chunk(*b)), bounds, 2 * workers,
-                             lambda f: f.result())
+            yield from timer.put(frec.chunk(lo, hi))
+        yield from timer.drain()
 
 
-def _windowed(submit, bounds, window: int, result):
-    """Submit the chunks ``bounds`` keeping ``window`` in flight; yield their results in order."""
-    futs = {}
-    nxt = 0
-    for i in range(len(bounds)):
-        while nxt < len(bounds) and nxt < i + window:
-            futs[nxt] = submit(bounds[nxt])
-            nxt += 1
-        yield result(futs.pop(i))
+class ChunkTimer:
+    """Time chunks (:func:`time_chunk`'s tuples) as they are handed in, on ``workers`` local processes
+    (1 or fewer: at once, in this process) or on a Dask ``scheduler``; the results come back in the order
+    the chunks were put, at most ``2 x workers`` (Dask: ``2 x`` its threads) in flight.
 
+    :meth:`put` submits a chunk and returns the results that had to be collected to keep the window (in
+    order); :meth:`drain` the rest.  The functional pass puts each chunk as soon as it is recorded, so the
+    timing pass runs beside it (``docs/replay.md``, "Two passes").  A context manager: leaving it shuts the
+    workers down (pending chunks are cancelled on an error)."""
 
-def _dask_steps(model, frec, bounds, scheduler):
-    from distributed import Client
+    def __init__(self, model, workers: int = 1, scheduler=None):
+        self.model = model
+        self._futs: list = []
+        self._ex = self._client = self._own_client = None
+        self._submit = None
+        if scheduler is not None:
+            from distributed import Client
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-    try:
-        info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
-        threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
-        mf = client.scatter(model, broadcast=True)
-        yield from _windowed(lambda b: client.submit(time_chunk, frec.chunk(*b), mf, pure=False), bounds,
-                             2 * max(1, threads), lambda f: f.result())
-    finally:
-        if client is not scheduler:
-            client.close()
+            self._client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+            self._own_client = self._client is not scheduler
+            info = (self._client.scheduler_info(n_workers=-1) if _takes_n_workers(self._client)
+                    else self._client.scheduler_info())
+            threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+            mf = self._client.scatter(model, broadcast=True)
+            self.window = 2 * max(1, threads)
+            self._submit = lambda chunk: self._client.submit(time_chunk, chunk, mf, pure=False)
+        elif workers > 1:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+            self._ex = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(model,))
+            self.window = 2 * workers
+            self._submit = lambda chunk: self._ex.submit(time_chunk, chunk)
+        else:
+            self.window = 0
+
+    def put(self, chunk: tuple) -> list:
+        if self._submit is None:
+            return [time_chunk(chunk, self.model)]
+        self._futs.append(self._submit(chunk))
+        out = []
+        while len(self._futs) > self.window or (self._futs and self._futs[0].done()):
+            out.append(self._futs.pop(0).result())
+        return out
+
+    def drain(self) -> list:
+        out = []
+        while self._futs:
+            out.append(self._futs.pop(0).result())
+        return out
+
+    def close(self, error: bool = False) -> None:
+        futs, self._futs = self._futs, []
+        if error:
+            for f in futs:
+                f.cancel()
+        if self._ex is not None:
+            self._ex.shutdown(wait=True, cancel_futures=error)
+            self._ex = None
+        if self._own_client:
+            self._client.close()
+            self._own_client = False
+
+    def __enter__(self) -> "ChunkTimer":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(error=exc_type is not None)
 
 
 def _takes_n_workers(client) -> bool:

@@ -156,9 +156,7 @@ class Engine:
         # work arrays, reused by every step
         self._fired_list = np.zeros(N, np.int64)
         self._all_enabled = np.ones(N, np.uint8)
-        slot = model.syn_target.astype(np.int64) * model.n_accumulators + model.syn_acc.astype(np.int64)
-        self._syn_slot = slot.astype(np.int32) if N * model.n_accumulators < 2**31 else slot
-        self._syn_span = fn.synapse_spans(model.route_ptr, model.route_row, model.row_ptr)
+        self._syn_src = None  # the accumulation's synapses in source order, narrow (on first functional use)
         self._rt = tm.route_tables(self.neuron_core, model.route_ptr, model.route_core, model.route_row, model.row_ptr,
                                    model.row_n_reads, model.core_router, self.lt["hops_x"], self.lt["hops_y"],
                                    self.lt["hops_c"], model.timing)
@@ -195,6 +193,30 @@ class Engine:
         self._pk = np.zeros((n, 3), np.int64)
         self._hop = np.zeros(n if self.trace else 1, np.int64)
         self._tr_ptr = np.zeros(n + 1 if self.trace else 1, np.int64)
+
+    def _syn_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(src_ptr, src_slot, src_weight)`` for :func:`nmsim.sim.functional.accumulate_src`: the synapses
+        in source order (neuron ``g``'s, the rows of its routes, are ``[src_ptr[g], src_ptr[g+1])``), each array
+        in the narrowest integer type that holds it: slot ``syn_target * n_acc + syn_acc`` (uint16 up to 65,536
+        slots, else int32 or int64) and the weight (int8 / int16 / int32).  The same exact sums as
+        ``accumulate_flat`` on the compiled rows, read as one stream per firing neuron; built on the first
+        functional step (a timing-only engine never needs them)."""
+        if self._syn_src is None:
+            m = self.model
+            n_slots = m.n_neurons * m.n_accumulators
+            wide = np.int64 if n_slots >= 2**31 else np.int32
+            slot = m.syn_target.astype(wide) * m.n_accumulators + m.syn_acc.astype(wide)
+            if n_slots <= 2**16:
+                slot = slot.astype(np.uint16)
+            w = m.syn_weight
+            lo, hi = (int(w.min()), int(w.max())) if w.size else (0, 0)
+            narrow = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                          if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+            ptr = fn.source_order_ptr(m.route_ptr, m.route_row, m.row_ptr)
+            src_slot, src_w = np.empty(int(ptr[-1]), slot.dtype), np.empty(int(ptr[-1]), narrow)
+            fn.source_order(src_slot, src_w, ptr, m.route_ptr, m.route_row, m.row_ptr, slot, w.astype(narrow))
+            self._syn_src = (ptr, src_slot, src_w)
+        return self._syn_src
 
     def reset(self) -> None:
         """Back to the model's initial neuron state, empty accumulators, step 0."""
@@ -233,8 +255,8 @@ class Engine:
                         hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
         n_fired, n_pk = int(self._nout[0]), int(self._nout[1])
-        fn.accumulate_spans(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
-                            self._syn_span, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot, m.syn_weight)
+        fn.accumulate_src(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, n_fired, out_payload,
+                          *self._syn_arrays())
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, n_fired, m.route_ptr, m.route_row,
                              m.row_ptr, m.syn_target)
@@ -283,9 +305,8 @@ class Engine:
                         self.acc[(self.t + 1) % 2], m.neuron_param, m.neuron_model, m.lut, m.lut_size,
                         hp, self.host_start, en, self.recv[self.t % 2], self.recv[(self.t + 1) % 2])
         fn.list_fired(self._fired_list, self._nout, out_fired, m.route_ptr)
-        fn.accumulate_spans(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
-                            out_payload, self._syn_span, m.route_ptr, m.route_row, m.row_ptr, self._syn_slot,
-                            m.syn_weight)
+        fn.accumulate_src(self.acc[(self.t + 1) % 2].reshape(-1), self._fired_list, int(self._nout[0]),
+                          out_payload, *self._syn_arrays())
         if self._mark:
             fn.mark_received(self.recv[(self.t + 1) % 2], self._fired_list, int(self._nout[0]), m.route_ptr,
                              m.route_row, m.row_ptr, m.syn_target)

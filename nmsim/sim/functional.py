@@ -262,53 +262,48 @@ def accumulate_flat(acc_out_flat, fired_list, n_fired, payload, route_ptr, route
 
 
 @numba.njit(**JIT)
-def synapse_spans(route_ptr, route_row, row_ptr):
-    """Per neuron ``g``, the synapses of all its routes as one span ``[lo, hi)`` of the CSR arrays when its rows
-    (routes to the host, row -1, skipped) are consecutive, ``row_{k+1} = row_k + 1`` (the compiler's layout);
-    ``lo = -1`` otherwise.  Returns ``int64[N, 2]``; a neuron with no rows gets the empty span ``(0, 0)``."""
+def source_order_ptr(route_ptr, route_row, row_ptr):
+    """``int64[N+1]``: offsets, per source neuron, of its synapses in source order (:func:`source_order`): the
+    rows of its routes, in route order (a route to the host has none)."""
     N = route_ptr.shape[0] - 1
-    span = np.zeros((N, 2), np.int64)
+    ptr = np.zeros(N + 1, np.int64)
     for g in range(N):
-        first = -1
-        last = -1
+        n = np.int64(0)
+        for k in range(route_ptr[g], route_ptr[g + 1]):
+            row = route_row[k]
+            if row >= 0:
+                n += row_ptr[row + 1] - row_ptr[row]
+        ptr[g + 1] = ptr[g] + n
+    return ptr
+
+
+@numba.njit(_nrt=False, **JIT)
+def source_order(out_slot, out_weight, src_ptr, route_ptr, route_row, row_ptr, syn_slot, syn_weight):
+    """Copy the synapses (slot, weight) into source order: neuron ``g``'s are
+    ``out_*[src_ptr[g]:src_ptr[g+1]]``, the rows of its routes one after the other (:func:`accumulate_src`)."""
+    N = route_ptr.shape[0] - 1
+    for g in range(N):
+        q = src_ptr[g]
         for k in range(route_ptr[g], route_ptr[g + 1]):
             row = route_row[k]
             if row < 0:
                 continue
-            if first < 0:
-                first = row
-            elif row != last + 1:
-                first = -2
-                break
-            last = row
-        if first == -2:
-            span[g, 0] = -1
-        elif first >= 0:
-            span[g, 0] = row_ptr[first]
-            span[g, 1] = row_ptr[last + 1]
-    return span
+            for s in range(row_ptr[row], row_ptr[row + 1]):
+                out_slot[q] = syn_slot[s]
+                out_weight[q] = syn_weight[s]
+                q += 1
 
 
-@numba.njit(_nrt=False, **JIT)  # allocates nothing; no NRT, no refcounting
-def accumulate_spans(acc_out_flat, fired_list, n_fired, payload, span, route_ptr, route_row, row_ptr, syn_slot,
-                     syn_weight):
-    """:func:`accumulate_flat` with each neuron's synapses as one span (:func:`synapse_spans`): one loop per
-    firing neuron instead of one per route (same synapses once each, exact integer sums: same result).  A
-    neuron whose span is ``lo = -1`` is added route by route."""
+@numba.njit(_nrt=False, **JIT)
+def accumulate_src(acc_out_flat, fired_list, n_fired, payload, src_ptr, src_slot, src_weight):
+    """:func:`accumulate_flat` on the synapses in source order (:func:`source_order`): one contiguous run per
+    firing neuron instead of one row per route scattered over the destination cores' storage -- the same
+    exact integer sums, read as a stream (a large model's synapses do not fit in the cache)."""
     for j in range(n_fired):
         g = fired_list[j]
         p = payload[g]
-        lo = span[g, 0]
-        if lo >= 0:
-            for s in range(np.uint64(lo), np.uint64(span[g, 1])):
-                acc_out_flat[np.uint64(syn_slot[s])] += np.int64(syn_weight[s]) * p
-            continue
-        for k in range(route_ptr[g], route_ptr[g + 1]):
-            row = route_row[k]
-            if row < 0:
-                continue
-            for s in range(np.uint64(row_ptr[row]), np.uint64(row_ptr[row + 1])):
-                acc_out_flat[np.uint64(syn_slot[s])] += np.int64(syn_weight[s]) * p
+        for s in range(np.uint64(src_ptr[g]), np.uint64(src_ptr[g + 1])):
+            acc_out_flat[np.uint64(src_slot[s])] += np.int64(src_weight[s]) * p
 
 
 @numba.njit(_nrt=False, **JIT)
