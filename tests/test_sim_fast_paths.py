@@ -84,3 +84,29 @@ def test_narrow_synapse_arrays_give_the_reference_spikes(weight_max, dtype):
         fired[:, net] = r.fired
         assert np.array_equal(fired, ref_fired)
         assert ref_fired[:, :n_lif].any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_timing_trace_of_a_recorded_step_is_the_one_pass_trace(seed):
+    """``Engine.timing_trace`` (a step timed alone from its fired/active flags, as the timing pass does) gives
+    the packet trace and cycles of the one-pass traced step, step by step; an untraced engine refuses it."""
+    from nmsim.describe.actions import N_ACTIONS
+
+    m, host, _ = random_model(seed)
+    one = Engine(m, trace=True)
+    alone = Engine(m, trace=True)
+    enable = np.ones(m.n_neurons, np.uint8)
+    n_packets = 0
+    for s in range(len(host)):
+        r = one.step(host[s])
+        cnt = np.zeros((m.n_cores + 1, N_ACTIONS), np.int64)
+        busy = np.zeros(m.n_links, np.int64)
+        cycles, tr = alone.timing_trace(r.fired, one._active, enable, cnt, busy)
+        assert cycles == r.step_cycles and np.array_equal(cnt, r.counters) and np.array_equal(busy, r.link_busy)
+        for f in ("seq", "src_neuron", "route", "src_core", "dst_core", "link_ptr", "link", "grant", "arrival",
+                  "syn_start", "syn_end"):
+            assert np.array_equal(getattr(tr, f), getattr(r.trace, f)), (s, f)
+        n_packets += len(tr.seq)
+    assert n_packets > 0
+    with pytest.raises(ValueError, match="trace=True"):
+        Engine(m).timing_trace(r.fired, one._active, enable, cnt, busy)

@@ -34,9 +34,11 @@ class FastGolden:
         self.g = golden
         self.layers = []
         for L in golden.layers:
-            self.layers.append((L, L.W_indptr.astype(np.int64), L.W_indices.astype(np.int64),
-                                L.W_data.astype(np.int64), L.R_indptr.astype(np.int64),
-                                L.R_indices.astype(np.int64), L.R_data.astype(np.int64),
+            # indices and weights stay in the model file's narrow types (uint16 / int8 for the shipped models):
+            # the accumulation streams them, so bytes per synapse set its speed
+            self.layers.append((L, L.W_indptr.astype(np.int64), np.ascontiguousarray(L.W_indices),
+                                np.ascontiguousarray(L.W_data), L.R_indptr.astype(np.int64),
+                                np.ascontiguousarray(L.R_indices), np.ascontiguousarray(L.R_data),
                                 list(ACC_MAP[L.kind][0]), list(ACC_MAP[L.kind][1])))
 
     def init_state(self):

@@ -322,6 +322,15 @@ class Engine:
                                     out_link_busy, int(self._nout[0]), int(self._nout[1]), False)
         return cycles
 
+    def timing_trace(self, fired, active, enable, out_counters, out_link_busy) -> tuple[int, PacketTrace]:
+        """:meth:`timing_into` with the step's :class:`PacketTrace` (the engine must be built with
+        ``trace=True``): ``(step_cycles, trace)``; the trace's ``step`` column is ``self.t``."""
+        if not self.trace:
+            raise ValueError("timing_trace needs an engine built with trace=True")
+        fn.list_fired(self._fired_list, self._nout, fired, self.model.route_ptr)
+        return self._time_step(fired, active, np.ascontiguousarray(enable, np.uint8), out_counters, out_link_busy,
+                               int(self._nout[0]), int(self._nout[1]), True)
+
     def _step_multicast(self, out_counters, out_link_busy, n_fired):
         """The timing half of :meth:`step_into` under multicast routing (:mod:`nmsim.sim.multicast`)."""
         from nmsim.sim import multicast as mc
