@@ -4,7 +4,7 @@ Numba's on-disk cache (``cache=True``) checks only the source of the file that d
 kernel (its content hash is the index's "source stamp").  nmsim's kernels bake in positions
 defined elsewhere -- the ``ACTIONS`` order (``nmsim/describe/actions.py``), the timing-field
 indices ``T`` and model ids (``nmsim/compile/compiled.py``), the packet and link-table columns
-(``nmsim/sim/events.py``), the flags in ``nmsim/jit.py`` -- and Numba treats every global as a
+(``nmsim/sim/event_layout.py``), the flags in ``nmsim/jit.py`` -- and Numba treats every global as a
 compile-time constant, so with a warm cache an edit to one of those files would run the old
 machine code with the old positions.
 

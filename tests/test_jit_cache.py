@@ -77,6 +77,6 @@ def test_layout_stamp_covers_imported_layouts():
     from nmsim.jit_cache import _imports
 
     deps = {os.path.relpath(f, pkg) for f in _imports(timing)}
-    assert {"describe/actions.py", "compile/compiled.py", "sim/events.py", "jit.py"} <= deps
+    assert {"describe/actions.py", "compile/compiled.py", "sim/event_layout.py", "jit.py"} <= deps
     assert not {os.path.relpath(f, pkg) for f in _imports(events)} & {"describe/actions.py", "compile/compiled.py"}
     assert layout_stamp(timing) != layout_stamp(events)

@@ -13,9 +13,10 @@ ranks, buffers, synapse units, tie-breaking by ``seq``), with three differences:
 In flight a copy is the key ``p << 32 | local node << 16 | (buf + 1)``: waiting heaps still order by
 ``seq`` (two copies of one packet never wait on the same link); a tree holds each link at most once, so
 its local node indices stay below ``n_links < 2**16`` (``nmsim.describe.limits.MAX_LINKS``).
-The helpers (heaps, wheel, dirty bits)
-are those of :mod:`nmsim.sim.events`; only the grant step differs, so this loop is a sibling of
-:func:`nmsim.sim.events.run_events` rather than a branch inside it.
+Every step of a cycle but the grant itself (start, next cycle, phase 1, the choice of what a dirty link
+grants, slot returns, forwarding, synapse service, the follow-up TRY) is a piece of
+:mod:`nmsim.sim.event_parts` shared with :func:`nmsim.sim.events.run_events`; only the grant step
+differs, so this loop is a sibling of that one rather than a branch inside it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import numpy as np
 from nmsim.compile.compiled import T
 from nmsim.describe.actions import A
 from nmsim.jit import JIT
-from nmsim.sim.events import (_CTZ, _DEBRUIJN, _OK, _U0, _U58, LT_DEPTH, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, NIL,
-                              PK_F, WL_BUF, WL_NEXT, WL_TRY, WL_WQN, _mark, _request, _try_at, _wheel_push, heap_pop,
-                              heap_push)
+from nmsim.sim.event_layout import _OK, LT_LAT, PK_F, WL_BUF
+from nmsim.sim.event_parts import (_U0, apply_cycle, choose, follow_up, forward, loop_start, next_cycle, occupy,
+                                   pop_dirty, release_slot, serve)
 from nmsim.sim.timing import _stable_argsort_runs
 
 _T_RECV, _T_READ, _T_FLITS = T["packet_receive_cycles"], T["synapse_read_cycles"], T["flits_per_packet"]
@@ -151,7 +152,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
     pk, inj_ptr, inj_list = packets.pk, packets.inj_ptr, packets.inj_list
     link_tab, rank_link, next_link = links.link_tab, links.rank_link, links.next_link
     depth = links.depth
-    wl, dbits, dnext, bucket, far, inj_head = ws.link, ws.dbits, ws.dnext, ws.bucket, ws.far, ws.inj_head
+    wl, dbits = ws.link, ws.dbits
     tree_ptr, node_link, node_parent, node_cost = mc.tree_ptr, mc.node_link, mc.node_parent, mc.node_cost
     child_ptr, child = mc.child_ptr, mc.child
     pk_g, node_base, rem = st.pk_g, st.node_base, st.rem
@@ -161,185 +162,59 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
     ej0 = inj0 + C + 1
     ej1 = ej0 + C + 1  # channels from ej1 on: virtual channel 1 of the mesh links (2-D boards)
     cap = ws.wq.shape[0] // NL
-    W = bucket.shape[0]
+    W = ws.bucket.shape[0]
     mask = W - 1
-    ws.err[0] = _OK
-    for L in range(NL):
-        wl[np.uint64(L), WL_NEXT] = 0
-        wl[np.uint64(L), WL_TRY] = -1
-        wl[np.uint64(L), WL_BUF] = 0
-        wl[np.uint64(L), WL_WQN] = 0
-    for L in range(out_link_busy.shape[0]):  # per physical link (channels may be more)
-        out_link_busy[L] = 0
-    dbits[:] = 0
-    dnext[:] = 0
-    has_next = False
-    bucket[:] = NIL
-    npool = ws.ev_next.shape[0]
-    for e in range(npool):
-        ws.ev_next[e] = e + 1
-    ws.ev_next[npool - 1] = NIL
-    free_head = 0
-    far_n = 0
-    t = np.int64(0)
-    for c in range(C + 1):
-        out_syn_free[c] = 0
-        inj_head[c] = inj_ptr[c]
-        if inj_ptr[c] < inj_ptr[c + 1]:
-            x = pk[inj_list[inj_ptr[c]], PK_F]
-            wl[inj0 + c, WL_TRY] = x
-            if x < W:
-                free_head = _wheel_push(ws, free_head, x & mask, inj0 + c, -1)
-            else:
-                far_n = heap_push(far, 0, far_n, x * NL + inj0 + c)
+    free_head, far_n, pending = loop_start(out_link_busy, out_syn_free, pk, inj_ptr, inj_list, ws, NL, inj0, W, mask)
     if ws.err[0] != _OK:
         return ws.err[0]
-    pending = 0
-    for c in range(C + 1):
-        if inj_ptr[c] < inj_ptr[c + 1] and pk[inj_list[inj_ptr[c]], PK_F] < W:
-            pending += 1
+    has_next = False
+    t = np.int64(0)
     nwords = dbits.shape[0]
-
     while pending > 0 or far_n > 0 or has_next:
-        if pending == 0 and not has_next:
-            t = far[0] // NL
-        elif not has_next:
-            while bucket[np.uint64(t & mask)] < 0 and (far_n == 0 or far[0] >= (t + 1) * NL):
-                t += 1
-        if has_next:
-            for w in range(nwords):
-                dbits[np.uint64(w)] |= dnext[np.uint64(w)]
-                dnext[np.uint64(w)] = _U0
-            has_next = False
-        slot = t & mask
-        e = bucket[np.uint64(slot)]
-        bucket[np.uint64(slot)] = NIL
-        while e >= 0:
-            nxt, L, q = ws.ev_next[np.uint64(e)], ws.ev_link[np.uint64(e)], ws.ev_pk[np.uint64(e)]
-            ws.ev_next[np.uint64(e)] = free_head
-            free_head = e
-            pending -= 1
-            e = nxt
-            if q < 0:
-                _mark(dbits, link_tab[np.uint64(L), LT_RANK])
-                continue
-            free_head, pushed = _request(ws, link_tab, free_head, t, L, q, cap, mask, depth, ej0)
-            pending += pushed
-            if ws.err[0] != _OK:
-                break
-        while far_n > 0 and far[0] < (t + 1) * NL:
-            L = heap_pop(far, 0, far_n) % NL
-            far_n -= 1
-            _mark(dbits, link_tab[np.uint64(L), LT_RANK])
-        c = 0
+        t = next_cycle(ws, t, pending, far_n, has_next, mask, NL)
+        free_head, pending, far_n = apply_cycle(ws, link_tab, t, free_head, pending, far_n, has_next, cap, mask,
+                                                depth, ej0, NL)
+        has_next = False
         for w in range(nwords):
             while dbits[np.uint64(w)] != _U0 and ws.err[0] == _OK:
-                bits = dbits[np.uint64(w)]
-                low = bits & (_U0 - bits)
-                dbits[np.uint64(w)] = bits ^ low
-                L = rank_link[np.uint64(w * 64 + _CTZ[(low * _DEBRUIJN) >> _U58])]
-                uL = np.uint64(L)
-                uP = np.uint64(link_tab[uL, LT_PHYS])  # its physical link (itself but for VC 1)
-                inj = inj0 <= L < ej0
-                if inj:
-                    c = L - inj0
-                    h = inj_head[np.uint64(c)]
-                    if h >= inj_ptr[np.uint64(c + 1)]:
-                        continue
-                    p = inj_list[np.uint64(h)]
-                    j = 0  # the root node
-                    b = -1
-                    if wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
-                        continue
-                    x = max(wl[uL, WL_NEXT], pk[np.uint64(p), PK_F])
-                    if x > t:
-                        if wl[uL, WL_TRY] != x:
-                            free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL)
-                            pending += ne
-                            has_next = has_next or nb
-                        continue
-                    inj_head[np.uint64(c)] = h + 1
-                else:
-                    nw = wl[uL, WL_WQN]
-                    if nw == 0:
-                        continue
-                    x = wl[uP, WL_NEXT]
-                    if t < x:
-                        if wl[uL, WL_TRY] != x:
-                            free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL)
-                            pending += ne
-                            has_next = has_next or nb
-                        continue
-                    if (L < inj0 or L >= ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
-                        continue
-                    sb = link_tab[uL, LT_SIB]
-                    if sb >= 0 and link_tab[np.uint64(sb), LT_RANK] > link_tab[uL, LT_RANK]:
-                        uS = np.uint64(sb)  # the sibling VC, visited later this cycle: does it hold an older copy?
-                        if wl[uS, WL_WQN] > 0 and wl[uS, WL_BUF] < link_tab[uS, LT_DEPTH] and \
-                                ws.wq[np.uint64(sb * cap)] < \
-                                ws.wq[np.uint64(L * cap)]:
-                            _mark(dbits, link_tab[uS, LT_RANK])
-                            free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, t + 1, W, mask,
-                                                               NL)
-                            pending += ne
-                            has_next = has_next or nb
-                            continue
-                    q = heap_pop(ws.wq, L * cap, nw)
-                    wl[uL, WL_WQN] = nw - 1
-                    p, j, b = q >> 32, (q >> 16) & 0xFFFF, (q & 0xFFFF) - 1
+                L = pop_dirty(dbits, w, rank_link)
+                p, j, b, free_head, far_n, pending, has_next = choose(
+                    ws, link_tab, pk, inj_ptr, inj_list, t, L, free_head, far_n, pending, has_next, cap, W, mask, NL,
+                    inj0, ej0, ej1)
+                if p < 0:
+                    continue
+                if j < 0:  # from its send queue: the tree's root node
+                    j = 0
                 # grant copy (p, node j) on link L at cycle t
                 g0 = tree_ptr[np.uint64(pk_g[np.uint64(p)])]
                 nb0 = node_base[np.uint64(p)]
-                wl[uP, WL_NEXT] = t + link_tab[uL, LT_STEP]
-                out_link_busy[uP] += link_tab[uL, LT_OCC]
+                occupy(ws, link_tab, out_link_busy, t, L)
                 if b >= 0:  # one copy leaves the buffer; the slot goes back when the last one has left
                     par = nb0 + node_parent[np.uint64(g0 + j)]
                     rem[np.uint64(par)] -= 1
                     if rem[np.uint64(par)] == 0:
-                        if wl[np.uint64(b), WL_BUF] == link_tab[np.uint64(b), LT_DEPTH]:
-                            _mark(dnext, link_tab[np.uint64(b), LT_RANK])
-                            has_next = True
-                        wl[np.uint64(b), WL_BUF] -= 1
+                        has_next = release_slot(ws, link_tab, b, has_next)
                 if trace:
                     st.grant[np.uint64(nb0 + j)] = t
+                uL = np.uint64(L)
                 lat = link_tab[uL, LT_LAT]
                 if ej0 <= L < ej1:
-                    d = L - ej0
-                    a = t + lat
-                    start = max(a, out_syn_free[np.uint64(d)])
-                    out_syn_free[np.uint64(d)] = start + node_cost[np.uint64(g0 + j)]
+                    start = serve(out_syn_free, L - ej0, t + lat, node_cost[np.uint64(g0 + j)])
                     if trace:
-                        st.arrival[np.uint64(nb0 + j)] = a
+                        st.arrival[np.uint64(nb0 + j)] = t + lat
                         st.syn_start[np.uint64(nb0 + j)] = start
-                        st.syn_end[np.uint64(nb0 + j)] = out_syn_free[np.uint64(d)]
+                        st.syn_end[np.uint64(nb0 + j)] = out_syn_free[np.uint64(L - ej0)]
                 else:
                     wl[uL, WL_BUF] += 1
                     n0, n1 = child_ptr[np.uint64(g0 + j)], child_ptr[np.uint64(g0 + j + 1)]
                     rem[np.uint64(nb0 + j)] = n1 - n0
                     for ci in range(n0, n1):
                         ch = child[np.uint64(ci)]
-                        L2 = node_link[np.uint64(g0 + ch)]
-                        q2 = (p << 32) | (ch << 16) | (L + 1)
-                        if lat == 0:
-                            free_head, pushed = _request(ws, link_tab, free_head, t, L2, q2, cap, mask, depth, ej0)
-                            pending += pushed
-                        else:
-                            free_head = _wheel_push(ws, free_head, (t + lat) & mask, L2, q2)
-                            pending += 1
-                if not (ej0 <= L < ej1) and wl[uL, WL_BUF] >= link_tab[uL, LT_DEPTH]:
-                    pass
-                elif inj:
-                    h = inj_head[np.uint64(c)]
-                    if h < inj_ptr[np.uint64(c + 1)]:
-                        x = max(wl[uL, WL_NEXT], pk[np.uint64(inj_list[np.uint64(h)]), PK_F])
-                        free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, x, W, mask, NL)
-                        pending += ne
-                        has_next = has_next or nb
-                elif wl[uL, WL_WQN] > 0:
-                    free_head, far_n, ne, nb = _try_at(ws, link_tab, free_head, far_n, t, L, wl[uP, WL_NEXT], W,
-                                                       mask, NL)
-                    pending += ne
-                    has_next = has_next or nb
+                        free_head, pending = forward(ws, link_tab, free_head, pending, t, lat,
+                                                     node_link[np.uint64(g0 + ch)], (p << 32) | (ch << 16) | (L + 1),
+                                                     cap, mask, depth, ej0)
+                free_head, far_n, pending, has_next = follow_up(ws, link_tab, pk, inj_ptr, inj_list, t, L, free_head,
+                                                                far_n, pending, has_next, W, mask, NL, inj0, ej0, ej1)
         if ws.err[0] != _OK:
             return ws.err[0]
         t += 1

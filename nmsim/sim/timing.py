@@ -26,7 +26,7 @@ import numpy as np
 from nmsim.compile.compiled import T
 from nmsim.describe.actions import A
 from nmsim.jit import JIT
-from nmsim.sim.events import PK_COST, PK_DST, PK_F
+from nmsim.sim.event_layout import PK_COST, PK_DST, PK_F
 
 _T_ACTIVE, _T_IDLE = T["neuron_update_active_cycles"], T["neuron_update_idle_cycles"]
 _T_RECV, _T_READ = T["packet_receive_cycles"], T["synapse_read_cycles"]
