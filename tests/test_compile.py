@@ -188,3 +188,20 @@ def test_check_rejects_a_synapse_whose_target_is_off_its_rows_core():
     m.syn_target[1] = 0  # a target of core 1's row moved to core 0's neuron
     with pytest.raises(AssertionError, match="synapse target not on its row's core"):
         m.check()
+
+
+def test_lex_order_is_numpy_lexsort():
+    """``build.lex_order`` (keys packed into one int64, or its fallback) gives ``np.lexsort``'s order: random keys
+    with ties, a key outside its bound and bounds whose product overflows take the fallback, empty keys."""
+    from nmsim.compile.build import lex_order
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = int(rng.integers(0, 400))
+        bounds = tuple(int(b) for b in rng.integers(1, 6, int(rng.integers(1, 5))))
+        keys = tuple(rng.integers(0, b, n) for b in bounds)
+        assert np.array_equal(lex_order(keys, bounds), np.lexsort(keys)) if n else lex_order(keys, bounds).size == 0
+        bad = keys[:-1] + (keys[-1] + bounds[-1],)  # the primary key past its bound: fallback, same order
+        assert np.array_equal(lex_order(bad, bounds), np.lexsort(bad))
+    big = (rng.integers(0, 2**40, 50), rng.integers(0, 2**40, 50))
+    assert np.array_equal(lex_order(big, (2**40, 2**40)), np.lexsort(big))

@@ -24,6 +24,21 @@ from nmsim.errors import MappingError
 from nmsim.map.placement import Placement, core_xy
 
 
+def lex_order(keys: tuple, bounds: tuple) -> np.ndarray:
+    """``np.lexsort(keys)`` (last key primary, stable) as ``int64``: when every key ``keys[i]`` lies in
+    ``[0, bounds[i])`` and the product of the bounds is below ``2**62``, one stable argsort of the keys packed
+    into one ``int64`` (the same order, about 3x faster on a model's synapses); else ``np.lexsort`` itself."""
+    span = 1
+    for b in bounds:
+        span *= max(int(b), 1)
+    if span >= 2**62 or any(k.size and (int(k.min()) < 0 or int(k.max()) >= b) for k, b in zip(keys, bounds)):
+        return np.lexsort(keys).astype(np.int64)
+    packed = np.zeros(keys[0].shape, np.int64) if keys else np.zeros(0, np.int64)
+    for k, b in zip(reversed(keys), reversed(bounds)):  # primary first: (..(k_primary * b_2 + k_2) * b_3 + k_3)..
+        packed = packed * max(int(b), 1) + k.astype(np.int64)
+    return np.argsort(packed, kind="stable").astype(np.int64)
+
+
 def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> CompiledModel:
     """Flat arrays of ``net`` placed by ``placement`` on ``chip``; ``check()`` has passed."""
     chip = load_chip(chip)
@@ -78,7 +93,7 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     src, dst, wgt, acc, seq = map(cat, (src, dst, wgt, acc, seq))
     core_c = core_net[perm]  # core of each compiled neuron
     dcore = core_c[dst]
-    order = np.lexsort((seq, acc, dst, src, dcore))
+    order = lex_order((seq, acc, dst, src, dcore), (len(net.projections), max(int(acc.max(initial=0)) + 1, 1), N, N, C + 1))
     src, dst, wgt, acc, dcore = src[order], dst[order], wgt[order], acc[order], dcore[order]
     key = dcore * N + src
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
@@ -95,7 +110,7 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     all_src = np.concatenate([row_src, host_src])
     all_core = np.concatenate([row_core.astype(np.int64), np.full(host_src.size, C, np.int64)])
     all_row = np.concatenate([np.arange(n_rows, dtype=np.int64), np.full(host_src.size, -1, np.int64)])
-    r_order = np.lexsort((all_core, all_src)).astype(np.int64)
+    r_order = lex_order((all_core, all_src), (C + 1, N))
     route_ptr = np.zeros(N + 1, np.int64)
     route_ptr[1:] = np.cumsum(np.bincount(all_src, minlength=N))
     if net.luts:
