@@ -203,7 +203,8 @@ def main(argv=None) -> None:
         restore(originals)
     wall = time.perf_counter() - t0
     print(f"workload: {a.neurons} neurons, fan-out {a.fan_out}, Loihi preset "
-          f"(buffer depth {LOIHI_TIMING['router_buffer_packets']}); {a.steps} steps, {wall / a.steps * 1e3:.1f} ms/step")
+          f"(buffer depth {LOIHI_TIMING['router_buffer_packets']}); {a.steps} steps, "
+          f"{wall / a.steps * 1e3:.1f} ms/step")
     for _, name in KERNELS:
         print(f"  {name:20s} {spent[name] / a.steps * 1e3:8.2f} ms/step")
     # grants per step from a traced step 2 (the timed steps are 2 .. steps + 1; their counts differ little)

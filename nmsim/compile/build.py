@@ -93,7 +93,8 @@ def compile_model(chip: ChipSpec | str, net: Network, placement: Placement) -> C
     src, dst, wgt, acc, seq = map(cat, (src, dst, wgt, acc, seq))
     core_c = core_net[perm]  # core of each compiled neuron
     dcore = core_c[dst]
-    order = lex_order((seq, acc, dst, src, dcore), (len(net.projections), max(int(acc.max(initial=0)) + 1, 1), N, N, C + 1))
+    n_acc = max(int(acc.max(initial=0)) + 1, 1)
+    order = lex_order((seq, acc, dst, src, dcore), (len(net.projections), n_acc, N, N, C + 1))
     src, dst, wgt, acc, dcore = src[order], dst[order], wgt[order], acc[order], dcore[order]
     key = dcore * N + src
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)

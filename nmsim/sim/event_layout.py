@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: Columns of the per-packet record ``Packets.pk int64[cap, 3]`` (written by ``build_packets``).
 PK_F, PK_DST, PK_COST = 0, 1, 2
 #: Columns of ``LinkTables.link_tab int64[n_channels, 8]``: occupancy, head latency, ``max(occ, 1)``,
 #: downstream router (-1: none), topological rank, physical link, the other virtual channel of that

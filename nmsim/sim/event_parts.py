@@ -17,6 +17,7 @@ from nmsim.jit import JIT
 from nmsim.sim.event_layout import (_EVENT_POOL, _OK, _WAIT_HEAP, LT_DEPTH, LT_DOWN, LT_OCC, LT_PHYS, LT_RANK,
                                     LT_SIB, LT_STEP, NIL, PK_F, WL_BUF, WL_NEXT, WL_TRY, WL_WQN)
 
+
 # --------------------------------------------------------- small array heaps
 @numba.njit(inline="always", **JIT)  # inlined in Numba IR: no per-call array refcounting
 def heap_push(h, base, n, v):
