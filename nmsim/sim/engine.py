@@ -317,19 +317,19 @@ class Engine:
         (``uint8[N]``) are known: a step's timing starts from an empty chip, so any step can be timed
         alone and in any order.  Writes ``out_counters`` (must be zero), ``out_link_busy``,
         ``self._core_end`` and ``self._syn_free``; returns the step's cycles (no trace)."""
-        fn.list_fired(self._fired_list, self._nout, fired, self.model.route_ptr)
-        cycles, _ = self._time_step(fired, active, np.ascontiguousarray(enable, np.uint8), out_counters,
-                                    out_link_busy, int(self._nout[0]), int(self._nout[1]), False)
-        return cycles
+        return self._time_alone(fired, active, enable, out_counters, out_link_busy, False)[0]
 
     def timing_trace(self, fired, active, enable, out_counters, out_link_busy) -> tuple[int, PacketTrace]:
         """:meth:`timing_into` with the step's :class:`PacketTrace` (the engine must be built with
         ``trace=True``): ``(step_cycles, trace)``; the trace's ``step`` column is ``self.t``."""
         if not self.trace:
             raise ValueError("timing_trace needs an engine built with trace=True")
+        return self._time_alone(fired, active, enable, out_counters, out_link_busy, True)
+
+    def _time_alone(self, fired, active, enable, out_counters, out_link_busy, trace):
         fn.list_fired(self._fired_list, self._nout, fired, self.model.route_ptr)
         return self._time_step(fired, active, np.ascontiguousarray(enable, np.uint8), out_counters, out_link_busy,
-                               int(self._nout[0]), int(self._nout[1]), True)
+                               int(self._nout[0]), int(self._nout[1]), trace)
 
     def _step_multicast(self, out_counters, out_link_busy, n_fired):
         """The timing half of :meth:`step_into` under multicast routing (:mod:`nmsim.sim.multicast`)."""

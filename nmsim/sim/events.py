@@ -53,13 +53,13 @@ import numba
 import numpy as np
 
 from nmsim.jit import JIT
-from nmsim.sim.event_layout import (  # noqa: F401 - re-exported
-    _EVENT_POOL, _OK, _WAIT_HEAP, LT_DEPTH, LT_DOWN, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, MAX_GROWN, NIL,
-    PK_COST, PK_DST, PK_F, WL_BUF, WL_NEXT, WL_TRY, WL_WQN, EventError, EventTrace, EventWorkspace, LinkTables, Packets,
-    grow_workspace, new_trace, new_workspace, no_trace, wheel_size)
-from nmsim.sim.event_parts import (  # noqa: F401 - re-exported
-    _CTZ, _DEBRUIJN, _U0, _U1, _U58, _mark, _request, _try_at, _wheel_push, apply_cycle, choose, follow_up, forward,
-    heap_pop, heap_push, loop_start, next_cycle, occupy, pop_dirty, release_slot, serve)
+from nmsim.sim.event_layout import (  # noqa: F401 - the layout's public names, re-exported (__all__)
+    _OK, LT_DEPTH, LT_DOWN, LT_LAT, LT_OCC, LT_PHYS, LT_RANK, LT_SIB, LT_STEP, NIL, PK_COST, PK_DST, PK_F, WL_BUF,
+    EventError, EventTrace, EventWorkspace, LinkTables, Packets, grow_workspace, new_trace, new_workspace, no_trace,
+    wheel_size)
+from nmsim.sim.event_parts import (  # noqa: F401 - heap_push / heap_pop re-exported (__all__)
+    _U0, apply_cycle, choose, follow_up, forward, heap_pop, heap_push, loop_start, next_cycle, occupy, pop_dirty,
+    release_slot, serve)
 
 
 @numba.njit(_nrt=False, **JIT)  # no allocation inside: without NRT, no per-use array refcounting (atomic ops)
