@@ -113,7 +113,9 @@ def test_test_chip_derived_values():
     tc = c.timing_cycles()
     assert tc["flits_per_packet"] == 2  # ceil((20 + 8) / 16)
     assert tc["barrier_cycles"] == 16  # 10 + 3 * (1 + 1)
-    assert [tc[f] for f in TIMING_FIELDS] == [3, 1, 2, 4, 5, 7, 6, 8, 9, 2, 2, 2, 16]
+    # one value per packet to the host (the default): a readout packet has a spike's 2 flits
+    assert (tc["readout_values_per_packet"], tc["readout_flits_per_packet"]) == (1, 2)
+    assert [tc[f] for f in TIMING_FIELDS] == [3, 1, 2, 4, 5, 7, 6, 8, 9, 2, 2, 1, 2, 2, 16]
     assert (c.core.weight_min, c.core.weight_max) == (-128, 127)
     assert c.mesh.io_router == 0
 

@@ -66,6 +66,7 @@ def test_test_chip_as_a_dict():
     assert d["energy"]["synaptic_op"] == {"pj": 6.0, "source": tv}
     assert d["energy"]["local_delivery"] == {"pj": 0.5, "source": tv}
     assert d["derived"] == {"n_routers": 4, "n_cores": 8, "io_router": 0, "flits_per_packet": 2,
+                            "readout_flits_per_packet": 2,  # one value per packet to the host: a spike's 2
                             "barrier_cycles": 16, "cycle_ns": 1000.0}
 
 
@@ -75,6 +76,7 @@ def test_timing_cycles_of_the_test_chip():
         "neuron_update_active_cycles": 3, "neuron_update_idle_cycles": 1, "spike_send_cycles": 2,
         "io_packet_cycles": 4, "hop_east_west_cycles": 5, "hop_north_south_cycles": 7, "local_delivery_cycles": 6,
         "packet_receive_cycles": 8, "synapse_read_cycles": 9, "synapses_per_read": 2, "flits_per_packet": 2,
+        "readout_values_per_packet": 1, "readout_flits_per_packet": 2,  # the default: one value, a spike's flits
         "router_buffer_packets": 2, "barrier_cycles": 16}
     pj = {"neuron_update_active": 10.0, "neuron_update_idle": 1.0, "spike": 2.0, "packet_send": 3.0,
           "packet_receive": 4.0, "synapse_read": 5.0, "synaptic_op": 6.0, "flit_hop_east_west": 7.0,

@@ -144,6 +144,7 @@ def test_summary_by_hand():
     # 2 core sends + 1 host send = 3 packets of 2 flits; hops: (4 + 2 host) E/W + 2 N/S flit hops = 4 packet hops;
     # host I/O packets 3 = 1 out + 2 in; busiest link 19 of 100 cycles; busiest step share 16 / 20
     assert s["traffic"] == {"packets": 3, "flits": 6, "hops": 4, "host_packets_out": 1, "host_packets_in": 2,
+                            "values_per_host_packet": 1,  # test-2x2 leaves noc.readout_values_per_packet out
                             "max_link_utilization": 0.19, "peak_step_link_utilization": 0.8,
                             "packets_per_token": 1.5}
     assert s["synaptic_ops_per_token"] == 3.5                  # 3 + 4 core synaptic ops

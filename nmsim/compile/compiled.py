@@ -41,6 +41,8 @@ PORT_E, PORT_W, PORT_N, PORT_S = 0, 1, 2, 3
 TIMING_FIELDS: tuple[str, ...] = TIMING_KEYS + (
     "synapses_per_read",  # synapses delivered per read (count, >= 1)
     "flits_per_packet",  # ceil((header_bits + payload_bits) / link_width_bits)
+    "readout_values_per_packet",  # values one packet to the host carries (>= 1; docs/engine-model.md §2.2)
+    "readout_flits_per_packet",  # flits of a packet to the host (== flits_per_packet when it carries one value)
     "router_buffer_packets",  # depth of every router input buffer, packets (>= 1)
     "barrier_cycles",  # cycles added after the last activity of every timestep
 )
@@ -195,5 +197,9 @@ class CompiledModel:
                 "synapse target not on its row's core"
         spr = int(self.timing[T["synapses_per_read"]])
         assert spr >= 1 and self.timing[T["flits_per_packet"]] >= 1 and self.timing[T["router_buffer_packets"]] >= 1
+        kv, rf = int(self.timing[T["readout_values_per_packet"]]), int(self.timing[T["readout_flits_per_packet"]])
+        assert kv >= 1 and rf >= self.timing[T["flits_per_packet"]] and (kv > 1 or rf == self.timing[T["flits_per_packet"]]), \
+            "readout_flits_per_packet: >= flits_per_packet, equal when a packet to the host carries one value"
+        assert kv == 1 or not self.multicast, "several values per packet to the host need unicast routing"
         assert (self.row_n_reads == (np.diff(self.row_ptr) + spr - 1) // spr).all(), "row_n_reads"
         assert (self.timing >= 0).all(), "negative timing"

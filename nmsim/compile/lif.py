@@ -19,8 +19,9 @@ from nmsim.compile.compiled import MODEL_INPUT, MODEL_LIF, TIMING_FIELDS, Compil
 
 #: Timing used for every field not given (cycles; counts where the name says so): 1 everywhere except
 #: below.  Small on purpose: tests and oracle cases want short, hand-checkable schedules.
-DEFAULT_TIMING: dict[str, int] = {**{f: 1 for f in TIMING_FIELDS}, "neuron_update_active_cycles": 2,
-                                  "router_buffer_packets": 2, "barrier_cycles": 0}
+#: ``readout_flits_per_packet`` is left out: it defaults to ``flits_per_packet`` (one value per packet to the host).
+DEFAULT_TIMING: dict[str, int] = {**{f: 1 for f in TIMING_FIELDS if f != "readout_flits_per_packet"},
+                                  "neuron_update_active_cycles": 2, "router_buffer_packets": 2, "barrier_cycles": 0}
 
 #: Default LIF parameters (columns 0..5 of ``neuron_param``): threshold, decay (/4096), bias, reset_mode, v_min,
 #: v_max.
@@ -42,9 +43,25 @@ def _edge_arrays(edges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return arr[:, 0], arr[:, 1], arr[:, 2]
 
 
+def _add_host_routes(route_ptr, route_core, route_row, senders, C: int, n_lif: int):
+    """The route arrays with one more route, to the host (core ``C``, row -1), last for each compiled LIF
+    neuron in ``senders``."""
+    if not ((0 <= senders) & (senders < n_lif)).all():
+        raise ValueError("to_host: only LIF neurons can send to the host")
+    N = route_ptr.size - 1
+    extra = np.zeros(N, np.int64)
+    extra[senders] = 1
+    ptr = np.concatenate([[0], np.cumsum(np.diff(route_ptr) + extra)]).astype(np.int64)
+    core = np.full(int(ptr[-1]), C, np.int64)
+    row = np.full(int(ptr[-1]), -1, np.int64)
+    old = np.repeat(ptr[:-1] - route_ptr[:-1], np.diff(route_ptr)) + np.arange(int(route_ptr[-1]))
+    core[old], row[old] = route_core, route_row
+    return ptr, core, row
+
+
 def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int = 0, edges=(), timing=None,
               lif=None, v0=None, io_router: int = 0, n_accumulators: int = 1, row_order=None,
-              host_payload_bits: int = 8) -> CompiledModel:
+              host_payload_bits: int = 8, to_host=()) -> CompiledModel:
     """A checked :class:`CompiledModel`.
 
     ``core_router[c]``: router of core ``c`` (host excluded); ``neuron_core[i]``: core of LIF network neuron ``i``
@@ -54,12 +71,18 @@ def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int 
     (default :data:`DEFAULT_LIF`), ``v0 int64[n_lif]`` initial ``v`` (default 0).  ``row_order``: permutation
     of the rows (stored row ``r`` holds the ``row_order[r]``-th (source, core) pair).  ``neuron_local`` holds the
     network id of each LIF neuron (host: its input index); ``meta["pop_names"] = ["lif", "input"]``.
+    ``to_host``: network ids of LIF neurons that also send each event to the host (a last route, core
+    ``len(core_router)``, row -1).
     """
     C = len(core_router)
     unknown = set(timing or {}) - set(TIMING_FIELDS)
     if unknown:
         raise ValueError(f"unknown timing field(s) {sorted(unknown)}; choices: {TIMING_FIELDS}")
     tim = {**DEFAULT_TIMING, **(timing or {})}
+    if "readout_flits_per_packet" not in tim:
+        if tim["readout_values_per_packet"] != 1:
+            raise ValueError("timing: readout_values_per_packet > 1 needs readout_flits_per_packet")
+        tim["readout_flits_per_packet"] = tim["flits_per_packet"]  # one value per packet: a spike's flits
     neuron_core = np.asarray(neuron_core, np.int64).reshape(-1)
     n_lif = neuron_core.size
     N = n_lif + n_host
@@ -103,6 +126,11 @@ def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int 
     row_of_key[rows] = np.arange(n_rows)
     route_src, route_core = key[first] // (C + 1), key[first] % (C + 1)
     del key, first, ends
+    route_ptr = np.concatenate([[0], np.cumsum(np.bincount(route_src, minlength=N))]).astype(np.int64)
+    row_core = route_core[rows].astype(np.int32)
+    if len(to_host):
+        route_ptr, route_core, row_of_key = _add_host_routes(route_ptr, route_core, row_of_key,
+                                                             comp_of[np.asarray(to_host, np.int64)], C, n_lif)
     spr = tim["synapses_per_read"]
     model = CompiledModel(
         width=width, height=height, n_cores=C, io_router=io_router,
@@ -113,10 +141,10 @@ def lif_model(*, width: int, height: int, core_router, neuron_core, n_host: int 
         neuron_pop=np.array([0] * n_lif + [1] * n_host, np.int32),
         neuron_local=np.concatenate([order, np.arange(n_host)]).astype(np.int32),
         payload_bits=np.array([1] * n_lif + [host_payload_bits] * n_host, np.int32),
-        route_ptr=np.concatenate([[0], np.cumsum(np.bincount(route_src, minlength=N))]).astype(np.int64),
+        route_ptr=route_ptr,
         route_core=route_core.astype(np.int32), route_row=row_of_key,
         row_ptr=row_ptr, syn_target=ct, syn_acc=np.zeros(ct.size, np.int8),
-        syn_weight=w.astype(np.int32, copy=False), row_core=route_core[rows].astype(np.int32),
+        syn_weight=w.astype(np.int32, copy=False), row_core=row_core,
         row_n_reads=(lens + spr - 1) // spr,
         timing=np.array([tim[f] for f in TIMING_FIELDS], np.int64), n_accumulators=n_accumulators,
     )

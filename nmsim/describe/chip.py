@@ -149,14 +149,21 @@ class NocSpec:
     routing: str = "unicast"
     #: Routing-table entries per router (multicast only; 0 = no limit), checked when a model is compiled.
     routing_table_entries: int = 0
+    #: Values one packet to the host carries (``docs/engine-model.md`` §2.2): a core's send unit packs the values
+    #: of its firing to-host neurons (a readout's logits), ``k`` to a packet of
+    #: :attr:`readout_flits_per_packet` flits.  1 (the default, every preset): one value per packet, like a spike.
+    readout_values_per_packet: int = 1
     sources: Mapping[str, str] = _sources_field()
     KINDS = {"link_width_bits": "pos_int", "header_bits": "nonneg_int", "payload_bits": "pos_int",
-             "router_buffer_packets": "pos_int", "routing_table_entries": "nonneg_int"}
+             "router_buffer_packets": "pos_int", "routing_table_entries": "nonneg_int",
+             "readout_values_per_packet": "pos_int"}
     CHOICES = {"routing": ROUTING_MODES}
-    OPTIONAL = ("routing", "routing_table_entries")
+    OPTIONAL = ("routing", "routing_table_entries", "readout_values_per_packet")
     #: Sources recorded when an optional key is left out (the defaults are visible in ``chip.json``).
     DEFAULT_SOURCES = {"routing": "default: unicast (no noc.routing in the chip file)",
-                       "routing_table_entries": "default: 0 = no limit (no noc.routing_table_entries in the chip file)"}
+                       "routing_table_entries": "default: 0 = no limit (no noc.routing_table_entries in the chip file)",
+                       "readout_values_per_packet": "default: 1 = one value per packet to the host, as a spike "
+                                                    "(no noc.readout_values_per_packet in the chip file)"}
 
     @property
     def multicast(self) -> bool:
@@ -166,6 +173,12 @@ class NocSpec:
     def flits_per_packet(self) -> int:
         """``ceil((header_bits + payload_bits) / link_width_bits)``."""
         return -(-(self.header_bits + self.payload_bits) // self.link_width_bits)
+
+    @property
+    def readout_flits_per_packet(self) -> int:
+        """Flits of a packet to the host: ``ceil((header_bits + readout_values_per_packet x payload_bits) /
+        link_width_bits)`` (:attr:`flits_per_packet` when it carries one value)."""
+        return -(-(self.header_bits + self.readout_values_per_packet * self.payload_bits) // self.link_width_bits)
 
 
 @dataclass(frozen=True)
@@ -275,6 +288,10 @@ class ChipSpec:
         return self.noc.flits_per_packet
 
     @property
+    def readout_flits_per_packet(self) -> int:
+        return self.noc.readout_flits_per_packet
+
+    @property
     def barrier_cycles(self) -> int:
         return self.barrier.resolve_cycles(self.mesh)
 
@@ -283,6 +300,8 @@ class ChipSpec:
         out = {k: getattr(self.timing, k) for k in TIMING_KEYS}
         out["synapses_per_read"] = self.core.synapses_per_read
         out["flits_per_packet"] = self.flits_per_packet
+        out["readout_values_per_packet"] = self.noc.readout_values_per_packet
+        out["readout_flits_per_packet"] = self.readout_flits_per_packet
         out["router_buffer_packets"] = self.noc.router_buffer_packets
         out["barrier_cycles"] = self.barrier_cycles
         return out
@@ -309,7 +328,8 @@ class ChipSpec:
         out.update(power_time_dict(self))
         out["derived"] = {
             "n_routers": self.mesh.n_routers, "n_cores": self.n_cores, "io_router": self.mesh.io_router,
-            "flits_per_packet": self.flits_per_packet, "barrier_cycles": self.barrier_cycles,
+            "flits_per_packet": self.flits_per_packet, "readout_flits_per_packet": self.readout_flits_per_packet,
+            "barrier_cycles": self.barrier_cycles,
             "cycle_ns": 1e9 / self.clock.frequency_hz,
         }
         if self.board is not None:
@@ -603,6 +623,9 @@ def validate(chip: "ChipSpec") -> None:
         ctx.fail("core.weight_bits", f"at most 32 bits (int32 weights), got {core.weight_bits}")
     if noc.routing not in ROUTING_MODES:
         ctx.fail("noc.routing", f"unknown value {noc.routing!r}; choices: {', '.join(ROUTING_MODES)}")
+    if noc.readout_values_per_packet > 1 and noc.multicast:
+        ctx.fail("noc.readout_values_per_packet", f"{noc.readout_values_per_packet} values per packet to the host "
+                 "needs unicast routing (noc.routing = \"unicast\"); multicast packets carry one value")
     if noc.payload_bits > 63:
         ctx.fail("noc.payload_bits", f"at most 63 bits (int64 payloads), got {noc.payload_bits}")
     targets = core.max_neurons * core.n_accumulators

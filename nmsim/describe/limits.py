@@ -128,13 +128,18 @@ def check(chip) -> list[tuple[str, str]]:
         ("noc", chip.noc.flits_per_packet > MAX_FLITS_PER_PACKET,
          f"{chip.noc.flits_per_packet} flits per packet (ceil((header_bits + payload_bits) / link_width_bits)) "
          f"is above the limit {MAX_FLITS_PER_PACKET}"),
+        ("noc.readout_values_per_packet", chip.noc.readout_flits_per_packet > MAX_FLITS_PER_PACKET,
+         f"{chip.noc.readout_values_per_packet} values per packet to the host make "
+         f"{chip.noc.readout_flits_per_packet} flits (ceil((header_bits + readout_values_per_packet x payload_bits) "
+         f"/ link_width_bits)), above the limit {MAX_FLITS_PER_PACKET}"),
     ] if broken]
     if out:
         return out
     t = chip.timing
     longest = max(t.hop_east_west_cycles, t.hop_north_south_cycles, t.local_delivery_cycles) \
-        + chip.noc.flits_per_packet - 1
-    longest = max(longest, t.spike_send_cycles, t.io_packet_cycles, chip.noc.flits_per_packet)
+        + max(chip.noc.flits_per_packet, chip.noc.readout_flits_per_packet) - 1
+    longest = max(longest, t.spike_send_cycles, t.io_packet_cycles, chip.noc.flits_per_packet,
+                  chip.noc.readout_flits_per_packet)
     ws = workspace_bytes(m.n_routers, m.n_cores, m.cores_per_router, chip.noc.router_buffer_packets, longest)
     total, budget = sum(ws.values()), memory_budget_bytes()
     if total > budget:

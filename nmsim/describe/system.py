@@ -168,6 +168,9 @@ def _resolve_link(ctx: _Ctx, chip: ChipSpec, link: Mapping[str, Any], sources: d
     if min(chip.timing.hop_east_west_cycles, chip.timing.hop_north_south_cycles) + chip.flits_per_packet - 1 < 1:
         ctx.fail("chip", f"chip {chip.name!r} has zero-latency mesh hops; routes across chips turn back, so a board "
                  "needs every link latency >= 1 cycle")
+    if chip.noc.readout_values_per_packet > 1:
+        ctx.fail("chip", f"chip {chip.name!r} packs {chip.noc.readout_values_per_packet} values per packet to the "
+                 "host (noc.readout_values_per_packet); boards of chips carry one value per packet")
     f_hz = chip.clock.frequency_hz
     if "latency_cycles" in link:
         lat = int(link["latency_cycles"])

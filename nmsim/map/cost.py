@@ -95,7 +95,8 @@ def workload(net: Network, conn: Connectivity, rates: dict | None = None, source
 
 def route_latency(chip: ChipSpec) -> np.ndarray:
     """``int64[n_cores+1, n_cores+1]``: cycles from a packet's injection request to its arrival,
-    idle mesh (injection + XY hops + ejection); row/column ``n_cores`` is the host."""
+    idle mesh (injection + XY hops + ejection); row/column ``n_cores`` is the host (a packet to the host has
+    ``readout_flits_per_packet`` flits)."""
     from nmsim.map.placement import core_xy
 
     t, f = chip.timing, chip.flits_per_packet
@@ -111,8 +112,11 @@ def route_latency(chip: ChipSpec) -> np.ndarray:
     link_lat = 0 if chip.board is None else int(chip.board["link_lat"])
     inj = np.full(xy.shape[0], t.spike_send_cycles, np.int64)
     inj[-1] = t.io_packet_cycles
-    return (inj[:, None] + dx * (t.hop_east_west_cycles + f - 1) + dy * (t.hop_north_south_cycles + f - 1)
-            + dc * link_lat + t.local_delivery_cycles + f - 1)
+    fl = np.full(xy.shape[0], f, np.int64)
+    fl[-1] = chip.readout_flits_per_packet  # the destination's column: the host receives readout packets
+    fl = fl[None, :]
+    return (inj[:, None] + dx * (t.hop_east_west_cycles + fl - 1) + dy * (t.hop_north_south_cycles + fl - 1)
+            + dc * link_lat + t.local_delivery_cycles + fl - 1)
 
 
 def chip_link_bound(chip: ChipSpec, src_core: np.ndarray, dst_core: np.ndarray, rate: np.ndarray) -> float:
@@ -198,7 +202,8 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
                       minlength=C + 1)[:C]
     host = ~conn.is_host
     neuron = np.bincount(core_of[host], minlength=C + 1)[:C].astype(np.float64) * t.neuron_update_active_cycles
-    routes = np.bincount(ps, minlength=conn.n) + wl.to_host
+    kv, rf = chip.noc.readout_values_per_packet, chip.readout_flits_per_packet
+    routes = np.bincount(ps, minlength=conn.n) + wl.to_host / kv  # a packet to the host carries kv values
     if chip.noc.multicast:  # one packet per event along the neuron's XY tree (engine-model §2.6)
         routes = np.minimum(routes, 1)
     pk = wl.rate * routes  # packets per step of each neuron
@@ -216,7 +221,7 @@ def predict(chip: ChipSpec, conn: Connectivity, wl: Workload, core_of: np.ndarra
     host_in = 0.0
     if th.size:
         hc = core_of[th]
-        host_in = float(max((out[hc] + lat[hc, C]).max(), (wl.rate[th] * f).sum()))
+        host_in = float(max((out[hc] + lat[hc, C]).max(), (wl.rate[th] / kv * rf).sum()))
     tails = np.append(np.maximum(crit, out[:C]), max(host_in, host_send))
     k = int(np.argmax(tails))
     step = float(tails[k]) + chip.barrier_cycles
@@ -274,6 +279,7 @@ def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> 
     from nmsim.describe.actions import N_ACTIONS
 
     C, f = chip.n_cores, chip.flits_per_packet
+    kv, rf = chip.noc.readout_values_per_packet, chip.readout_flits_per_packet
     xy = _xy(chip)
     host = ~conn.is_host
     src_core = core_of[ps]
@@ -291,9 +297,10 @@ def _energy_pj(chip, conn, wl, core_of, ps, pc, r, reads, nnz, pk, th, step) -> 
     cores[A["spike"]] = wl.rate[host].sum()
     hostc[A["spike"]] = wl.rate[~host].sum()
     cores[A["packet_send"]] = pk[host].sum()
-    hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum()  # sent by the host, received by it
+    hostc[A["io_packet"]] = pk[~host].sum() + wl.rate[th].sum() / kv  # sent by the host, received by it
     for j, name in enumerate(("flit_hop_east_west", "flit_hop_north_south", "flit_hop_chip")[:hops.shape[1]]):
-        cores[A[name]] = f * ((r * hops[:, j])[~from_host].sum() + (wl.rate[th] * th_hops[:, j]).sum())
+        to_cores, to_host = (r * hops[:, j])[~from_host].sum(), (wl.rate[th] * th_hops[:, j]).sum()
+        cores[A[name]] = f * (to_cores + to_host) if kv == 1 else f * to_cores + rf * to_host / kv
         hostc[A[name]] = f * (r * hops[:, j])[from_host].sum()
     cores[A["local_delivery"]] = cores[A["packet_receive"]] = r.sum()
     cores[A["synapse_read"]] = (r * reads).sum()

@@ -48,6 +48,7 @@ def build_model(
     n_accumulators: int = 1,
     row_order: np.ndarray | None = None,
     system: dict | None = None,
+    to_host: tuple[int, ...] = (),
 ) -> CompiledModel:
     """A checked :class:`CompiledModel` from a plain description.
 
@@ -64,7 +65,7 @@ def build_model(
     neuron_core = np.repeat(np.arange(len(core_router)), neurons_per_core)
     model = lif_model(width=width, height=height, core_router=core_router, io_router=io_router,
                       neuron_core=neuron_core, n_host=n_host, edges=edges, timing=timing, lif=lif_params, v0=v0,
-                      n_accumulators=n_accumulators, row_order=row_order)
+                      n_accumulators=n_accumulators, row_order=row_order, to_host=to_host)
     if system is not None:
         model.meta["system"] = dict(system)
     return model
@@ -94,6 +95,7 @@ def random_timing(rng: np.random.Generator, width: int, height: int, zero_latenc
 def random_case(
     seed: int, *, max_lif: int = 40, max_host: int = 8, max_steps: int = 5, zero_latency: bool = True,
     board: bool = False, two_d: bool = False, holes: bool = False, link_buffer: bool = False,
+    readout: bool = False,
 ) -> RandomCase:
     """A random small chip, network, timing and host input, all drawn from ``seed``.
 
@@ -108,6 +110,9 @@ def random_case(
     route around them (:func:`nmsim.oracle.simpy_chip.board_chip_step`); cores sit on the chips only.
     ``link_buffer=True`` (with ``board``): the chip-to-chip links get their own input-buffer depth, 1..3
     packets (``system["link_buffer"]``), drawn last so the rest of the case is the one without it.
+    ``readout=True`` (one chip): some LIF neurons also send to the host, in packets of 1..4 values of
+    ``flits_per_packet + 0..3`` flits (``readout_values_per_packet``, ``readout_flits_per_packet``), drawn from
+    a second generator so the rest of the case is the one without it.
     """
     rng = np.random.default_rng(seed)
     W, H, cpr = (int(v) for v in rng.integers(1, [5, 5, 4]))
@@ -172,6 +177,13 @@ def random_case(
         timing=random_timing(rng, W, H, zero_latency), lif_params=lif, v0=v0,
         n_accumulators=int(rng.choice([1, 1, 1, 2])), row_order=row_order, system=system,
     )
+    if readout and system is None:
+        r2 = np.random.default_rng([seed, 7])
+        build["to_host"] = tuple(int(g) for g in np.flatnonzero(r2.random(n_lif) < r2.uniform(0.2, 1.0)))
+        kv = int(r2.integers(1, 5))
+        build["timing"] = {**build["timing"], "readout_values_per_packet": kv,
+                           "readout_flits_per_packet": build["timing"]["flits_per_packet"]
+                           + (int(r2.integers(0, 4)) if kv > 1 else 0)}
     model = build_model(**build)
     model.meta.update(seed=seed, generator="nmsim.oracle.random_cases.random_case")
 
@@ -221,10 +233,12 @@ class RandomLMCase:
     info: dict
 
 
-def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
+def random_lm_case(seed: int, max_tokens: int = 4, readout: bool = False) -> RandomLMCase:
     """A tiny LM (``egru``/``gru``/``lstm``, V <= 12, hidden <= 6, 1..3 layers, decoder on the chip or the
     host) on a random mesh (1..3 x 1..3, 1..2 cores per router) with random timing, replayed for a few
-    tokens under the pipelined or serial schedule (enable masks, routes to the host, graded payloads)."""
+    tokens under the pipelined or serial schedule (enable masks, routes to the host, graded payloads).
+    ``readout=True``: the chip packs 2..5 values per packet to the host (``noc.readout_values_per_packet``,
+    drawn from a second generator so the rest of the case is the one without it)."""
     from nmsim.compile.build import compile_model
     from nmsim.describe.chip import TIMING_KEYS
     from nmsim.lm.golden import GoldenModel
@@ -256,6 +270,8 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
           "core.synapses_per_read": tim["synapses_per_read"], "noc.router_buffer_packets": tim["router_buffer_packets"],
           "noc.header_bits": 8, "noc.link_width_bits": int(rng.choice([16, 24, 48])),
           "barrier.base_cycles": tim["barrier_cycles"], "barrier.per_hop_cycles": 0}
+    if readout:
+        ov["noc.readout_values_per_packet"] = int(np.random.default_rng([seed, 7]).integers(2, 6))
     for k in TIMING_KEYS:
         ov[f"timing.{k}"] = tim[k]
     chip = _lm_chip(ov)
@@ -282,7 +298,7 @@ def random_lm_case(seed: int, max_tokens: int = 4) -> RandomLMCase:
         if sched.token_at[s] >= 0:
             host[s, stage_idx[0] - host0] = golden.emb[tokens[sched.token_at[s]]]
     info = {"kind": kind, "hidden": hidden, "V": V, "decoder": decoder, "mode": sched.mode, "tokens": tokens.tolist(),
-            "mesh": (W, H, cpr)}
+            "mesh": (W, H, cpr), "readout_values_per_packet": chip.noc.readout_values_per_packet}
     cm.meta.update(seed=seed, generator="nmsim.oracle.random_cases.random_lm_case")
     return RandomLMCase(seed, cm, sched.n_steps, host, enable, info)
 

@@ -92,6 +92,13 @@ R12. Multicast (``model.multicast``, ``docs/engine-model.md`` §2.6): a firing n
     ``multicast_replication`` and each child link gets its own copy; the buffer slot is returned (from
     ``s + 1``) after the grant ``s`` of the last copy to leave.  One :class:`PacketRecord` per delivery
     (route ``k``), with the grants of its root-to-leaf path; all deliveries of a packet share its ``seq``.
+R13. Several values per packet to the host (``readout_values_per_packet`` ``kv > 1``, unicast only): a core
+    holds the values of its firing to-host neurons and sends one packet to the host each time it holds ``kv``,
+    keyed by the neuron whose value completes it (its route to the host); when the core's neuron unit has
+    passed its last neuron with a route to the host (fired or not, enabled or not), it sends what it still
+    holds, keyed by that neuron.  A packet to the host has ``readout_flits_per_packet`` flits: on the mesh and
+    ejection links it takes, occupancy, head latency and flit hops use that count instead of
+    ``flits_per_packet`` (the injection link is the send unit's, the same for every packet).
 """
 
 from __future__ import annotations
@@ -129,6 +136,7 @@ class PacketRecord:
     links: tuple[int, ...]  #: link ids of the XY path, injection first, ejection last
     vcs: tuple[int, ...] = ()  #: virtual channel taken on each link of ``links`` (empty: all 0); 2-D boards
     vc: int = 0  #: virtual channel of the link it waits on now (internal)
+    extra: int = 0  #: flits beyond ``flits_per_packet`` (R13: a packet to the host), on mesh and ejection links
     grants: list[int] = field(default_factory=list)  #: grant cycle on each link of ``links``
     seq: int = -1  #: rank of ``key`` among the step's packets
     arrival: int = -1  #: ``a`` = ejection grant + ejection latency
@@ -387,6 +395,7 @@ class _Link:
     busy: int = 0  #: sum of occ over grants
     last_try: int = -1  #: last cycle it arbitrated (guards the phase order)
     wake: simpy.Event | None = None
+    flit: bool = False  #: crossed flit by flit (an on-chip mesh or ejection link): R13's extra flits count here
 
 
 @dataclass
@@ -483,40 +492,59 @@ class _Chip:
         buffers = (buffer,)
         if l < 4 * R and "system" in m.meta and min(m.meta["system"]["chips_x"], m.meta["system"]["chips_y"]) > 1:
             buffers = (buffer, simpy.Container(self.env, capacity=depth))  # virtual channel 1 (docs/systems.md)
-        return _Link(l, occ, lat, phase, buffer, buffers)
+        flit = (l < 4 * R and not ("system" in m.meta and board_crossing(m, l))) or l > 4 * R + C
+        return _Link(l, occ, lat, phase, buffer, buffers, flit=flit)
 
     # -- processes
 
     def _neuron_unit(self, core: int):
-        """Update the core's neurons in index order; emit packets at each firing neuron's ``f_g``."""
+        """Update the core's neurons in index order; emit packets at each firing neuron's ``f_g`` (R13: packets
+        to the host when they are full, and the last one after the core's last to-host neuron)."""
         m, env, cnt = self.m, self.env, self.counters[core]
         tm = m.timing
-        path = board_path if "system" in m.meta else xy_path
-        for g in range(int(m.core_neuron_ptr[core]), int(m.core_neuron_ptr[core + 1])):
-            if m.neuron_model[g] != MODEL_INPUT and not self.enable[g]:
-                continue  # R9: a disabled neuron costs and counts nothing
-            if m.neuron_model[g] != MODEL_INPUT:
+        kv = int(tm[T["readout_values_per_packet"]])
+        lo, hi = int(m.core_neuron_ptr[core]), int(m.core_neuron_ptr[core + 1])
+        to_host = {g: k for g in range(lo, hi) for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1]))
+                   if int(m.route_core[k]) == self.C}
+        last_to_host = max(to_host, default=-1)
+        held = 0  # R13: values waiting for a packet to the host
+        for g in range(lo, hi):
+            enabled = m.neuron_model[g] == MODEL_INPUT or bool(self.enable[g])  # R9
+            if enabled and m.neuron_model[g] != MODEL_INPUT:
                 is_active = bool(self.active[g])
                 cnt[A["neuron_update_active" if is_active else "neuron_update_idle"]] += 1
                 cost = int(tm[T["neuron_update_active_cycles" if is_active else "neuron_update_idle_cycles"]])
                 if cost:
                     yield env.timeout(cost)
-            if not self.fired[g]:
-                continue
-            cnt[A["spike"]] += 1
-            if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along its tree
-                cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
-                self._multicast_packet(core, g)
-                continue
-            for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
-                dst = int(m.route_core[k])
-                links = path(m, core, dst)
-                p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), links,
-                                 board_vcs(m, links) if "system" in m.meta else ())
-                self.packets.append(p)
-                cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
-                env.process(self._packet(p))
+            if enabled and self.fired[g]:
+                cnt[A["spike"]] += 1
+                if m.multicast and m.route_ptr[g + 1] > m.route_ptr[g]:  # R12: one packet along its tree
+                    cnt[A["io_packet" if core == self.C else "packet_send"]] += 1
+                    self._multicast_packet(core, g)
+                    continue
+                for k in range(int(m.route_ptr[g]), int(m.route_ptr[g + 1])):
+                    if k == to_host.get(g) and kv > 1:  # R13: the value waits for a full packet
+                        held += 1
+                        if held < kv:
+                            continue
+                        held = 0
+                    self._send(core, g, k)
+            if g == last_to_host and held:  # R13: what the core still holds leaves now
+                held = 0
+                self._send(core, g, to_host[g])
         self.neuron_end[core] = env.now
+
+    def _send(self, core: int, g: int, k: int) -> None:
+        """Neuron ``g`` of ``core`` creates the packet of its route ``k`` now."""
+        m, env = self.m, self.env
+        dst = int(m.route_core[k])
+        links = (board_path if "system" in m.meta else xy_path)(m, core, dst)
+        extra = int(m.timing[T["readout_flits_per_packet"]]) - self.flits if dst == self.C else 0
+        p = PacketRecord((env.now, core, g, k), g, k, core, dst, int(m.route_row[k]), links,
+                         board_vcs(m, links) if "system" in m.meta else (), extra=extra)
+        self.packets.append(p)
+        self.counters[core, A["io_packet" if core == self.C else "packet_send"]] += 1
+        env.process(self._packet(p))
 
     def _packet(self, p: PacketRecord):
         """Request each link of the path in turn; join the destination's synapse queue at arrival."""
@@ -538,8 +566,8 @@ class _Chip:
                 src_cnt[A["flit_hop_chip"]] += self.flits
             elif l < 4 * self.m.n_routers:
                 col = "flit_hop_east_west" if l % 4 in (PORT_E, PORT_W) else "flit_hop_north_south"
-                src_cnt[A[col]] += self.flits
-            yield env.timeout(link.lat)
+                src_cnt[A[col]] += self.flits + p.extra
+            yield env.timeout(link.lat + (p.extra if link.flit else 0))
         p.grant = None
         self._deliver(p)
 
@@ -628,8 +656,9 @@ class _Chip:
             if s >= link.free_at and ready:
                 p = min(ready, key=lambda q: q.key)
                 link.waiting.remove(p)
-                link.free_at = s + link.occ
-                link.busy += link.occ
+                occ = link.occ + (getattr(p, "extra", 0) if link.flit else 0)  # R13
+                link.free_at = s + occ
+                link.busy += occ
                 if link.buffer is not None:
                     link.buffers[getattr(p, "vc", 0)].put(1)  # reserve the slot now (never blocks: checked above)
                 p.grant.succeed(s)

@@ -35,6 +35,13 @@ class RunRecord:
     busy_vec: np.ndarray | None = None  #: int64[N_ACTIONS] busy cycles per count (nmsim.account.busy_vector)
     busy: np.ndarray | None = None      #: int64[n_steps, n_in_use] work cycles of each in-use core per step
     cores: Any = None           #: nmsim.replay.percore.CoreStats (per-core sums and maxima) or None
+    #: int64[n_steps] router-to-router hops of the packets to the host (they may have more flits than a spike,
+    #: ``readout_flits_per_packet``; :meth:`nmsim.sim.Engine.host_packet_hops`); ``None``: zeros
+    host_in_hops: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.host_in_hops is None:
+            self.host_in_hops = np.zeros(self.step_cycles.shape[0], np.int64)
 
     @classmethod
     def empty(cls, sched: Schedule, n_cores: int, n_links: int, n_layers: int, in_use=None,
@@ -139,12 +146,25 @@ def dynamic_categories(energy) -> dict[str, np.ndarray]:
     return out
 
 
-def step_rows(rec: RunRecord, energy, owner: np.ndarray, flits_per_packet: int) -> list[dict]:
+def packet_hops(flit_hops, host_in_hops, flits_per_packet: int, readout_flits_per_packet: int):
+    """Router-to-router packet hops from the counted flit hops: ``flit_hops = F x spike-packet hops + RF x hops
+    of packets to the host``, so ``hops = (flit_hops - RF x host_in_hops) / F + host_in_hops`` (``flit_hops /
+    F`` when ``RF == F``).  Works on integers or integer arrays."""
+    F, RF = max(int(flits_per_packet), 1), int(readout_flits_per_packet)
+    if RF == F:
+        return flit_hops // F
+    return (flit_hops - RF * host_in_hops) // F + host_in_hops
+
+
+def step_rows(rec: RunRecord, energy, owner: np.ndarray, flits_per_packet: int,
+              readout_flits_per_packet: int | None = None) -> list[dict]:
     """``steps.csv``: per step its cycles, the token it is attributed to, traffic, synaptic ops and energy."""
     c, h = rec.cnt_cores, rec.cnt_host
     pk = c[:, A["packet_send"]] + rec.host_out
-    hops = (c[:, A["flit_hop_east_west"]] + c[:, A["flit_hop_north_south"]] + h[:, A["flit_hop_east_west"]]
-            + h[:, A["flit_hop_north_south"]]) // max(flits_per_packet, 1)
+    fh = (c[:, A["flit_hop_east_west"]] + c[:, A["flit_hop_north_south"]] + h[:, A["flit_hop_east_west"]]
+          + h[:, A["flit_hop_north_south"]])
+    rf = flits_per_packet if readout_flits_per_packet is None else readout_flits_per_packet
+    hops = packet_hops(fh, rec.host_in_hops, flits_per_packet, rf)
     return [{"step": s, "token": int(owner[s]), "cycles": int(rec.step_cycles[s]), "packets": int(pk[s]),
              "hops": int(hops[s]), "synaptic_ops": int(c[s, A["synaptic_op"]]),
              "events": int(c[s, A["spike"]] + h[s, A["spike"]]), "energy_nj": _r(float(energy.step_pj[s]) * 1e-3)}
@@ -186,8 +206,10 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
     cats = energy.categories()
     packets = int(cnt_cores[:, A["packet_send"]].sum() + host_out.sum())
     host_in = int(cnt_host[:, A["io_packet"]].sum() - host_out.sum())
-    flits = int(chip.flits_per_packet) * packets
-    hops = int(tot[A["flit_hop_east_west"]] + tot[A["flit_hop_north_south"]]) // max(int(chip.flits_per_packet), 1)
+    F, RF = int(chip.flits_per_packet), int(chip.readout_flits_per_packet)
+    flits = F * (packets - host_in) + RF * host_in  # packets to the host have the readout packets' flits
+    hops = int(packet_hops(int(tot[A["flit_hop_east_west"]] + tot[A["flit_hop_north_south"]]),
+                           int(rec.host_in_hops.sum()), F, RF))
     total_cycles = int(step_cycles.sum())
     max_util = float(rec.busy_total.max(initial=0)) / total_cycles if total_cycles else 0.0
     synops = int(tot[A["synaptic_op"]])
@@ -223,6 +245,7 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
         "traffic": {"packets": packets, "flits": flits, "hops": hops,
                     "host_packets_out": int(host_out.sum()),
                     "host_packets_in": host_in,
+                    "values_per_host_packet": int(chip.noc.readout_values_per_packet),
                     "max_link_utilization": _r(max_util), "peak_step_link_utilization": _r(rec.peak_step_util),
                     "packets_per_token": _r(packets / N)},
         "synaptic_ops_per_token": _r(synops / N),
@@ -265,5 +288,5 @@ def assemble(mapped, tokens: np.ndarray, rec: RunRecord, checker, traces: list, 
     cores_rows = [] if rec.cores is None else rec.cores.rows(cm, mapped.placement, list(cm.meta["populations"]))
     summary["critical_core"] = critical_core(cores_rows)
     return ReplayResult(summary=summary, tokens_rows=rows, run_info={}, trace=trace, first_mismatch=first,
-                        record=rec, steps_rows=step_rows(rec, energy, owner, int(chip.flits_per_packet)),
+                        record=rec, steps_rows=step_rows(rec, energy, owner, F, RF),
                         cores_rows=cores_rows, links_rows=link_rows(cm, rec.busy_total, total_cycles))

@@ -161,6 +161,11 @@ class Engine:
                                    model.row_n_reads, model.core_router, self.lt["hops_x"], self.lt["hops_y"],
                                    self.lt["hops_c"], model.timing)
         self._nout = np.zeros(2, np.int64)
+        host_k = self._rt[5]  # the neurons with a route to the host, their cores, each core's hops to the host
+        self._to_host = np.flatnonzero(host_k >= 0)
+        self._to_host_core = self.neuron_core[self._to_host].astype(np.int64)
+        rr, rh = model.core_router.astype(np.int64), int(model.core_router[C])
+        self._host_hops = self.lt["hops_x"][rr, rh] + self.lt["hops_y"][rr, rh] + self.lt["hops_c"][rr, rh]
         self._active = np.zeros(N, np.uint8)
         # LIF neurons with update_on_event read a per-neuron "received an event" flag (spec §1); only then
         # is it tracked
@@ -169,10 +174,12 @@ class Engine:
         self._core_end = np.zeros(C + 1, np.int64)
         self._syn_free = np.zeros(C + 1, np.int64)
         self._inj_ptr = np.zeros(C + 2, np.int64)
+        self._kv = int(model.timing[T["readout_values_per_packet"]])
+        host_extra = int(model.timing[T["readout_flits_per_packet"]] - model.timing[T["flits_per_packet"]])
         self._links = ev.LinkTables(self.lt["link_tab"], self.lt["rank_link"], self.lt["next_link"],
-                                    model.core_router, depth)
+                                    model.core_router, depth, host_extra)
         self._ws = ev.new_workspace(NL, C, depth, int(cores_per_router),
-                                    ev.wheel_size(self.lt["link_lat"], self.lt["link_step"]))
+                                    ev.wheel_size(self.lt["link_lat"], self.lt["link_step"], host_extra))
         self._mc = None
         if model.multicast:  # one packet per firing neuron along its XY tree (nmsim.sim.multicast)
             from nmsim.compile.multicast import build_trees
@@ -277,9 +284,9 @@ class Engine:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
         if n_pk > self._pk_cap:
             self._alloc_packets(max(n_pk, 2 * self._pk_cap))
-        tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
-                         self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
-                         m.route_core, *self._rt, trace)
+        n_pk = tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
+                                self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
+                                m.route_core, *self._rt, self._kv, trace)
         tr = ev.new_trace(self._tr_ptr, n_pk, self._hop) if trace else ev.no_trace(self._tr_ptr)
         packets = ev.Packets(self._pk, n_pk, self._inj_ptr, self._inj_list)
         while (err := ev.EventError(ev.run_events(out_link_busy, self._syn_free, packets, self._links, self._ws,
@@ -291,6 +298,15 @@ class Engine:
         end = max(int(self._core_end[:C].max(initial=0)), int(self._syn_free.max(initial=0)))
         cycles = end + int(m.timing[T["barrier_cycles"]])
         return cycles, (self._make_trace(n_pk, tr) if trace else None)
+
+    def host_packet_hops(self, fired: np.ndarray) -> tuple[int, int]:
+        """``(packets, hops)`` of one step's unicast packets to the host, given its ``fired uint8[N]``: each
+        core sends ``ceil(firing to-host neurons / readout_values_per_packet)`` (spec §2.2), each crossing the
+        core's router-to-router hops to ``io_router``.  Metrics need the hops apart because such a packet may
+        have more flits than a spike (``readout_flits_per_packet``)."""
+        n = np.bincount(self._to_host_core[fired[self._to_host] != 0], minlength=self.model.n_cores + 1)
+        pk = (n + self._kv - 1) // self._kv
+        return int(pk.sum()), int((pk * self._host_hops).sum())
 
     # ------------------------------------------------ the two passes, apart
     def functional_into(self, out_fired, out_payload, out_active, host_payload, enable) -> None:

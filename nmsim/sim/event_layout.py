@@ -66,6 +66,9 @@ class LinkTables(NamedTuple):
     next_link: np.ndarray  #: int64[R, R]: channel out of router ``r`` towards ``rd`` (XY on one chip)
     core_router: np.ndarray  #: int32[C+1]: router of each core, host last
     depth: int  #: the deepest input buffer, packets (>= 1); each channel's own is ``link_tab[:, LT_DEPTH]``
+    #: flits a packet to the host has beyond a spike's (``readout_flits_per_packet - flits_per_packet``, >= 0):
+    #: added to the occupancy and head latency of the mesh and ejection links it takes (spec §2.2-2.3)
+    host_extra: int = 0
 
 
 class EventWorkspace(NamedTuple):
@@ -97,9 +100,10 @@ class EventTrace(NamedTuple):
     hop: np.ndarray  #: int64[>= n]: scratch, links granted so far per packet
 
 
-def wheel_size(link_lat: np.ndarray, link_step: np.ndarray) -> int:
-    """Smallest power of two ``W > max(latency, max(occ, 1))`` over all links: every wheel event lies within ``W`` cycles."""
-    m = max(int(link_lat.max(initial=0)), int(link_step.max(initial=1)), 1)
+def wheel_size(link_lat: np.ndarray, link_step: np.ndarray, host_extra: int = 0) -> int:
+    """Smallest power of two ``W > max(latency, max(occ, 1))`` over all links and packets (a packet to the host
+    adds ``host_extra`` cycles to both): every wheel event lies within ``W`` cycles."""
+    m = max(int(link_lat.max(initial=0)), int(link_step.max(initial=1)), 1) + max(int(host_extra), 0)
     W = 2
     while W <= m:
         W *= 2

@@ -288,13 +288,14 @@ def choose(ws, link_tab, pk, inj_ptr, inj_list, t, L, free_head, far_n, pending,
 
 
 @numba.njit(inline="always", **JIT)
-def occupy(ws, link_tab, out_link_busy, t, L):
-    """The grant of cycle ``t`` on channel ``L`` holds its physical link for ``max(occ, 1)`` cycles and adds
-    ``occ`` busy cycles to it; returns the physical link."""
+def occupy(ws, link_tab, out_link_busy, t, L, x):
+    """The grant of cycle ``t`` on channel ``L`` holds its physical link for ``max(occ, 1) + x`` cycles and adds
+    ``occ + x`` busy cycles to it (``x``: the packet's flits beyond a spike's on a link it crosses flit by flit,
+    else 0); returns the physical link."""
     uL = np.uint64(L)
     uP = np.uint64(link_tab[uL, LT_PHYS])
-    ws.link[uP, WL_NEXT] = t + link_tab[uL, LT_STEP]
-    out_link_busy[uP] += link_tab[uL, LT_OCC]
+    ws.link[uP, WL_NEXT] = t + link_tab[uL, LT_STEP] + x
+    out_link_busy[uP] += link_tab[uL, LT_OCC] + x
     return uP
 
 

@@ -76,7 +76,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
     """
     pk, inj_ptr, inj_list = packets.pk, packets.inj_ptr, packets.inj_list
     link_tab, rank_link, next_link, core_router = links.link_tab, links.rank_link, links.next_link, links.core_router
-    depth = links.depth
+    depth, host_extra = links.depth, links.host_extra
     wl, dbits = ws.link, ws.dbits
     trace = tr.on
     NL = link_tab.shape[0]
@@ -112,8 +112,9 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     continue
                 if d < 0:  # from its send queue
                     d = pk[np.uint64(p), PK_DST]
-                # grant packet p on link L at cycle t
-                uP = occupy(ws, link_tab, out_link_busy, t, L)
+                # grant packet p on link L at cycle t; a packet to the host has its own flits (spec §2.2)
+                x = host_extra if d == C and not (inj0 <= L < ej0) else 0
+                uP = occupy(ws, link_tab, out_link_busy, t, L, x)
                 if b >= 0:  # leaves the buffer it sat in
                     has_next = release_slot(ws, link_tab, b, has_next)
                 if trace:
@@ -122,7 +123,7 @@ def run_events(out_link_busy, out_syn_free, packets, links, ws, tr):
                     tr.link[i] = uP
                     tr.hop[p] += 1
                 uL = np.uint64(L)
-                lat = link_tab[uL, LT_LAT]
+                lat = link_tab[uL, LT_LAT] + x
                 if ej0 <= L < ej1:  # ejection: arrival at the synapse unit, served online (see module doc)
                     start = serve(out_syn_free, d, t + lat, pk[np.uint64(p), PK_COST])
                     if trace:

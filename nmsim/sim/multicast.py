@@ -188,7 +188,7 @@ def run_events_mc(out_link_busy, out_syn_free, packets, links, ws, mc, st, trace
                 # grant copy (p, node j) on link L at cycle t
                 g0 = tree_ptr[np.uint64(pk_g[np.uint64(p)])]
                 nb0 = node_base[np.uint64(p)]
-                occupy(ws, link_tab, out_link_busy, t, L)
+                occupy(ws, link_tab, out_link_busy, t, L, 0)  # one value per packet: no readout flits
                 if b >= 0:  # one copy leaves the buffer; the slot goes back when the last one has left
                     par = nb0 + node_parent[np.uint64(g0 + j)]
                     rem[np.uint64(par)] -= 1
