@@ -98,6 +98,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="local timing processes (default 2)")
     ap.add_argument("--placement", default="snake")
     ap.add_argument("--model", default=None, help="model file (default: the synthetic paper-size model)")
+    ap.add_argument("--readout-values", type=int, default=1, metavar="K",
+                    help="noc.readout_values_per_packet: logits per packet to the host (default 1, the preset's)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from replay_benchmark import _synthetic
@@ -111,6 +113,8 @@ def main(argv=None) -> int:
     model = Path(a.model) if a.model else _synthetic(Path(tempfile.gettempdir()) / "nmsim-bench-paper-s90.nmm",
                                                      750, (1350, 1350, 750), "synthetic-paper-s90")
     ov = {"mesh.width": 16, "mesh.height": 8}
+    if a.readout_values != 1:
+        ov["noc.readout_values_per_packet"] = a.readout_values
     mf = load_model(model)
     toks, _ = load_tokens(mf, "ptb", "test", a.tokens)
     full = len(load_tokens(mf, "ptb", "test", "all")[0])
@@ -118,6 +122,7 @@ def main(argv=None) -> int:
     t_map = time.perf_counter() - t0
     cfg = ReplayConfig(model=str(model), chip="loihi", decoder="chip", chip_overrides=ov, placement=a.placement)
     print(f"{mf.header.get('name')} (random integer weights) on loihi 16x8 ({mapped.model.n_cores} cores, "
+          f"{a.readout_values} logit(s) per packet to the host, "
           f"{mapped.model.syn_weight.size:,} synapses), decoder on chip, {a.placement} placement: mapping "
           f"{t_map:.1f} s; replaying {len(toks)} of {full} PTB test tokens on {a.workers} worker(s)", flush=True)
     with tempfile.TemporaryDirectory() as td:

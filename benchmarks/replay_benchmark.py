@@ -98,7 +98,11 @@ def main(argv=None) -> int:
     ap.add_argument("--paper-decoder", choices=["host", "chip"], default="host")
     ap.add_argument("--small-decoder", choices=["host", "chip"], default="chip")
     ap.add_argument("--model", default=None, help="small model file (default: the shipped s90 model)")
+    ap.add_argument("--readout-values", type=int, default=1, metavar="K",
+                    help="noc.readout_values_per_packet of the chip: logits per packet to the host (default 1, "
+                         "the preset's; docs/engine-model.md 2.2)")
     a = ap.parse_args(argv)
+    packed = {"noc.readout_values_per_packet": a.readout_values} if a.readout_values != 1 else {}
     tmp = Path(tempfile.gettempdir())
     if a.which in ("small", "both"):
         shipped = models_dir() / "ptb-egru-small-s90.nmm"
@@ -106,11 +110,11 @@ def main(argv=None) -> int:
             _synthetic(tmp / "nmsim-bench-small-s90.nmm", 200, (256, 256, 200), "synthetic-small-s90")
         if model != shipped and not a.model:
             print(f"(shipped model {shipped} not found: using an untrained random-weight model of the same size)")
-        bench("small", model, "loihi", a.tokens, a.small_decoder)
+        bench("small", model, "loihi", a.tokens, a.small_decoder, packed or None)
     if a.which in ("paper", "both"):
         model = _synthetic(tmp / "nmsim-bench-paper-s90.nmm", 750, (1350, 1350, 750), "synthetic-paper-s90")
-        ov = {"mesh.width": 16, "mesh.height": 8} if a.paper_decoder == "chip" else None
-        bench("paper (random weights)", model, "loihi", a.paper_tokens, a.paper_decoder, ov)
+        ov = {"mesh.width": 16, "mesh.height": 8} if a.paper_decoder == "chip" else {}
+        bench("paper (random weights)", model, "loihi", a.paper_tokens, a.paper_decoder, {**ov, **packed} or None)
     return 0
 
 

@@ -57,7 +57,7 @@ def test_tiny_network_arrays_by_hand():
     assert cm.route_ptr.tolist() == [0, 2, 3, 3, 3, 3, 5, 7]
     assert cm.route_core.tolist() == [3, 6, 6, 0, 3, 0, 6]
     assert cm.route_row.tolist() == [2, 4, 5, 0, 3, 1, 6]
-    assert cm.timing.tolist() == [3, 1, 2, 4, 5, 7, 6, 8, 9, 2, 2, 2, 16]
+    assert cm.timing.tolist() == [3, 1, 2, 4, 5, 7, 6, 8, 9, 2, 2, 1, 2, 2, 16]  # then 1 value, 2 flits to the host
     assert cm.n_accumulators == 2 and cm.n_links == 4 * 4 + 2 * 9
     # meta: per-core bytes = ceil((nnz x 16 + rows x 8) / 8)
     assert cm.meta["chip"] == "test-2x2" and cm.meta["populations"] == ["in", "a", "b"]

@@ -191,3 +191,20 @@ def test_replay_traffic_matches_the_packet_trace():
     t = res.summary["traffic"]
     assert (t["packets"], t["flits"], t["hops"]) == (packets, flits, hops)
     assert [row["hops"] for row in rec_rows] == step_hops
+
+
+def test_host_packet_hops_match_the_trace():
+    """``Engine.host_packet_hops`` (what the replay's functional pass records for the traffic figures): the
+    packets to the host and their mesh hops, as every step's packet trace shows them."""
+    from nmsim.sim.engine import Engine
+
+    for seed in range(20):
+        case = random_case(70_000 + seed, max_lif=80, max_host=12, max_steps=6, readout=True)
+        eng = Engine(case.model, trace=True)
+        for t in range(case.n_steps):
+            r = eng.step(case.host_payloads[t])
+            tr = r.trace
+            to_host = tr.dst_core == case.model.n_cores
+            mesh = (tr.link < 4 * case.model.n_routers).astype(np.int64)
+            per_packet = np.add.reduceat(mesh, tr.link_ptr[:-1]) if tr.seq.size else np.zeros(0, np.int64)
+            assert eng.host_packet_hops(r.fired) == (int(to_host.sum()), int(per_packet[to_host].sum()))

@@ -198,7 +198,8 @@ class CompiledModel:
         spr = int(self.timing[T["synapses_per_read"]])
         assert spr >= 1 and self.timing[T["flits_per_packet"]] >= 1 and self.timing[T["router_buffer_packets"]] >= 1
         kv, rf = int(self.timing[T["readout_values_per_packet"]]), int(self.timing[T["readout_flits_per_packet"]])
-        assert kv >= 1 and rf >= self.timing[T["flits_per_packet"]] and (kv > 1 or rf == self.timing[T["flits_per_packet"]]), \
+        F = int(self.timing[T["flits_per_packet"]])
+        assert kv >= 1 and rf >= F and (kv > 1 or rf == F), \
             "readout_flits_per_packet: >= flits_per_packet, equal when a packet to the host carries one value"
         assert kv == 1 or not self.multicast, "several values per packet to the host need unicast routing"
         assert (self.row_n_reads == (np.diff(self.row_ptr) + spr - 1) // spr).all(), "row_n_reads"

@@ -304,9 +304,8 @@ class Engine:
         core sends ``ceil(firing to-host neurons / readout_values_per_packet)`` (spec §2.2), each crossing the
         core's router-to-router hops to ``io_router``.  Metrics need the hops apart because such a packet may
         have more flits than a spike (``readout_flits_per_packet``)."""
-        n = np.bincount(self._to_host_core[fired[self._to_host] != 0], minlength=self.model.n_cores + 1)
-        pk = (n + self._kv - 1) // self._kv
-        return int(pk.sum()), int((pk * self._host_hops).sum())
+        out = tm.host_packet_hops(fired, self._to_host, self._to_host_core, self._host_hops, self._kv)
+        return int(out[0]), int(out[1])
 
     # ------------------------------------------------ the two passes, apart
     def functional_into(self, out_fired, out_payload, out_active, host_payload, enable) -> None:

@@ -364,4 +364,23 @@ def build_packets(out_counters, out_pk, out_inj_ptr, out_inj_list, out_pk_src, o
     return p
 
 
-__all__ = ["neuron_phase", "neuron_phase_enabled", "route_tables", "build_packets"]
+@numba.njit(**JIT)
+def host_packet_hops(fired, to_host, to_host_core, host_hops, kv):
+    """``int64[2]``: packets to the host and their router-to-router hops in one step (spec §2.2): each core
+    sends ``ceil(its firing to-host neurons / kv)``.  ``to_host int64[n]`` the neurons with a route to the
+    host (ascending), ``to_host_core int64[n]`` their cores, ``host_hops int64[C+1]`` each core's hops to the
+    host's router."""
+    C1 = host_hops.shape[0]
+    n = np.zeros(C1, np.int64)
+    for j in range(to_host.shape[0]):
+        if fired[to_host[j]] != 0:
+            n[to_host_core[j]] += 1
+    out = np.zeros(2, np.int64)
+    for c in range(C1):
+        pk = (n[c] + kv - 1) // kv
+        out[0] += pk
+        out[1] += pk * host_hops[c]
+    return out
+
+
+__all__ = ["neuron_phase", "neuron_phase_enabled", "route_tables", "build_packets", "host_packet_hops"]
