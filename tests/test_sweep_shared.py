@@ -95,3 +95,29 @@ def test_local_workers_share_too(tmp_path):
         with ResultStore.open_existing(tmp_path / name) as store:
             rows[name] = [(r["config_hash"], r["metrics"]) for r in store.rows()]
     assert rows["local"] == rows["inline"]
+
+
+def test_values_per_host_packet_share_the_functional_pass(tmp_path, monkeypatch):
+    """Points that differ only in ``noc.readout_values_per_packet`` (traffic and timing only) share one
+    functional record, and each row is that of a separate run: the hops of the packets to the host come from
+    each point's own timing pass, not from the shared record."""
+    from nmsim.sweep.points import warm_kind
+
+    model = ptb_model_file(tmp_path / "m.nmm")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.format(model=model).split("[grid]")[0]
+                    + '[grid]\n"chip.noc.readout_values_per_packet" = [1, 4, 9]\n')
+    warm_kind("replay")
+    summary = run_sweep(spec, tmp_path / "sw", workers=0)
+    assert (summary.planned, summary.ran, summary.failed) == (3, 3, 0)
+    assert summary.passes == {"functional": 1, "timing": 3, "repriced": 0}
+    with ResultStore.open_existing(tmp_path / "sw") as store:
+        rows = store.rows()
+    for r in rows:
+        assert r["metrics"] == run_point({"kind": "replay", "params": r["params"]}), r["params"]
+    by_kv = sorted(rows, key=lambda r: r["params"]["chip.noc.readout_values_per_packet"])
+    m = [r["metrics"] for r in by_kv]
+    assert len({x["logits_sha256"] for x in m}) == 1 and all(x["bit_exact"] == 1 for x in m)
+    # packing 10,000 logits 4 or 9 to a packet: fewer packets and packet hops
+    assert m[0]["packets_per_token"] > m[1]["packets_per_token"] > m[2]["packets_per_token"]
+    assert m[0]["hops_total"] > m[1]["hops_total"] > m[2]["hops_total"]

@@ -213,7 +213,6 @@ def _step_loop(cfg: ReplayConfig, mapped: Mapped, tokens: np.ndarray, progress, 
         if two_pass:
             eng.functional_into(fired, payload, active, hp, en)
             writer.put(s, fired, active, enable_ids[key])
-            rec.host_in_hops[s] = eng.host_packet_hops(fired)[1]
         else:
             counters[:] = 0
             if eng.trace and s >= cfg.trace_steps:
@@ -266,7 +265,6 @@ class FunctionalState:
     record and reused (``nmsim sweep``: points that differ only in chip timing)."""
 
     host_out: np.ndarray      #: int64[n_steps] packets the host sent
-    host_in_hops: np.ndarray  #: int64[n_steps] router-to-router hops of the packets to the host
     layer_events: np.ndarray  #: int64[n_layers]
     g_ops: np.ndarray         #: int64[n_layers]
     g_dec_ops: int
@@ -281,14 +279,12 @@ class FunctionalState:
 
     @classmethod
     def of(cls, rec: RunRecord, chk, record: dict | None = None) -> "FunctionalState":
-        return cls(rec.host_out.copy(), rec.host_in_hops.copy(), rec.layer_events.copy(), rec.g_ops.copy(),
-                   int(rec.g_dec_ops),
+        return cls(rec.host_out.copy(), rec.layer_events.copy(), rec.g_ops.copy(), int(rec.g_dec_ops),
                    int(rec.dec_ops), chk.first, set(chk.bad_tokens), chk.nll, chk.nll_golden, chk.n_pred,
                    chk.logits_sha256, record)
 
     def apply(self, rec: RunRecord) -> None:
         rec.host_out[:] = self.host_out
-        rec.host_in_hops[:] = self.host_in_hops
         rec.layer_events[:] = self.layer_events
         rec.g_ops[:] = self.g_ops
         rec.g_dec_ops, rec.dec_ops = self.g_dec_ops, self.dec_ops
@@ -337,7 +333,8 @@ def _timing_pass(cm, path: Path, rec: RunRecord, workers: int, scheduler, progre
 
 def _merge_chunk(rec: RunRecord, res: tuple) -> None:
     """A timed chunk (:func:`nmsim.replay.twopass.time_chunk`) into ``rec``; chunks are merged in step order."""
-    lo, cycles, counters, busy, core_end, syn_free = res
+    lo, cycles, counters, busy, core_end, syn_free, host_hops = res
+    rec.host_in_hops[lo:lo + len(cycles)] = host_hops
     for j in range(len(cycles)):
         rec.add_step(lo + j, int(cycles[j]), counters[j], busy[j])
         rec.cores.add(counters[j], core_end[j], syn_free[j])

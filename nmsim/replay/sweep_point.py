@@ -173,17 +173,20 @@ def sweep_point(params: dict[str, Any]) -> dict[str, float | int | str]:
 #: :func:`timed_key` on the compiled model, so a wrong hint costs a pass, never a wrong row.
 PRICE_TABLES = ("energy", "static", "power", "operating_points")
 TIMING_TABLES = ("timing", "barrier", "timestep")
+#: single chip keys outside those tables that change only timing and traffic (share the functional record)
+TIMING_KEYS = ("noc.readout_values_per_packet",)
 
 
 def share_groups(params: dict[str, Any]) -> tuple[str, str]:
     """``(functional group, timed group)`` of a point's resolved parameters (see :data:`PRICE_TABLES`)."""
     import json
 
-    def without(tables):
+    def without(tables, keys=()):
         return json.dumps({k: v for k, v in params.items()
-                           if not (k.startswith("chip.") and k.split(".")[1] in tables)}, sort_keys=True)
+                           if not (k.startswith("chip.") and (k.split(".")[1] in tables or k[5:] in keys))},
+                          sort_keys=True)
 
-    return without(PRICE_TABLES + TIMING_TABLES), without(PRICE_TABLES)
+    return without(PRICE_TABLES + TIMING_TABLES, TIMING_KEYS), without(PRICE_TABLES)
 
 
 def functional_key(cfg, mapped, tokens) -> str:

@@ -216,7 +216,9 @@ def _init(model) -> None:
 
 def time_chunk(chunk: tuple, model=None) -> tuple:
     """Time the steps of one chunk: ``(lo, cycles int64[k], counters int64[k, C+1, N_ACTIONS],
-    link_busy int64[k, n_links], core_end int64[k, C+1], syn_free int64[k, C+1])``."""
+    link_busy int64[k, n_links], core_end int64[k, C+1], syn_free int64[k, C+1], host_hops int64[k])``
+    (``host_hops``: the hops of the step's packets to the host, :meth:`nmsim.sim.Engine.host_packet_hops`; a
+    timing quantity, as it depends on the chip's values per packet to the host)."""
     eng = getattr(_LOCAL, "engine", None)
     if eng is None or (model is not None and eng.model is not model):
         _init(model)
@@ -229,13 +231,15 @@ def time_chunk(chunk: tuple, model=None) -> tuple:
     busy = np.zeros((k, NL), np.int64)
     core_end = np.zeros((k, C + 1), np.int64)
     syn_free = np.zeros((k, C + 1), np.int64)
+    host_hops = np.zeros(k, np.int64)
     for j in range(k):
         fired = np.unpackbits(fired_b[j], count=N)
         active = np.unpackbits(active_b[j], count=N)
         cycles[j] = eng.timing_into(fired, active, enables[enable_id[j]], counters[j], busy[j])
         core_end[j] = eng._core_end[:C + 1]
         syn_free[j] = eng._syn_free[:C + 1]
-    return lo, cycles, counters, busy, core_end, syn_free
+        host_hops[j] = eng.host_packet_hops(fired)[1]
+    return lo, cycles, counters, busy, core_end, syn_free, host_hops
 
 
 def time_steps(model, frec, workers: int, scheduler=None):
