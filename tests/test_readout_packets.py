@@ -208,3 +208,19 @@ def test_host_packet_hops_match_the_trace():
             mesh = (tr.link < 4 * case.model.n_routers).astype(np.int64)
             per_packet = np.add.reduceat(mesh, tr.link_ptr[:-1]) if tr.seq.size else np.zeros(0, np.int64)
             assert eng.host_packet_hops(r.fired) == (int(to_host.sum()), int(per_packet[to_host].sum()))
+
+
+def test_cli_shows_the_setting(tmp_path, capsys):
+    """The setting is visible wherever a run reports: the printed traffic line, summary.json and run.json."""
+    import json
+
+    out = tmp_path / "o"
+    rc = main(["run", "--tokens", "3", "--no-progress", "--no-figures", "--out", str(out),
+               "--set", "chip.noc.readout_values_per_packet=8"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "; 8 values per packet to the host" in text
+    s = json.loads((out / "summary.json").read_text())
+    assert s["bit_exact"] is True and s["traffic"]["values_per_host_packet"] == 8
+    run = json.loads((out / "run.json").read_text())
+    assert run["chip"]["noc"]["readout_values_per_packet"] == {"value": 8, "source": "override"}
+    assert run["chip"]["derived"]["readout_flits_per_packet"] == 7  # ceil((31 + 8 x 24) / 32) on Loihi

@@ -314,7 +314,9 @@ def format_summary(s: dict, out, written=(), record: dict | None = None) -> str:
         + (f", wake {e['wake']:.1f})" if e.get("wake") else ")"),
         *_power_time_lines(s),
         f"  traffic         {t['packets']} packets, {t['flits']} flits, {t['hops']} hops, "
-        f"max link utilization {t['max_link_utilization']:.3f}",
+        f"max link utilization {t['max_link_utilization']:.3f}"
+        + (f"; {t['values_per_host_packet']} values per packet to the host"
+           if t.get("values_per_host_packet", 1) != 1 else ""),
         *([f"  system          {b['name']}: {b['chips']} chips; off-chip {b['off_chip_packet_hops']} packet hops, "
            f"{b['off_chip_flits']} flits, {b['off_chip_energy_nj']:.1f} nJ ({b['off_chip_energy_share'] * 100:.2f}% "
            f"of energy); zero-load latency share {b['zero_load_latency_share'] * 100:.1f}%"]
