@@ -224,3 +224,27 @@ def test_cli_shows_the_setting(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     assert run["chip"]["noc"]["readout_values_per_packet"] == {"value": 8, "source": "override"}
     assert run["chip"]["derived"]["readout_flits_per_packet"] == 7  # ceil((31 + 8 x 24) / 32) on Loihi
+
+
+def test_two_passes_at_any_worker_count_match_one_pass(monkeypatch):
+    """With 3 values per packet to the host, the two-pass replay on 2 local workers gives the one-pass
+    engine's summary and rows (the hops of packets to the host come from the timing pass)."""
+    import json
+
+    from nmsim.replay import ReplayConfig, build_replay, load_replay_chip, replay, twopass
+    from nmsim.replay.outputs import WALL_CLOCK_KEYS, strict_summary, tokens_csv
+    from replay_helpers import tiny_golden, tokens
+
+    monkeypatch.setattr(twopass, "CHUNK_STEPS", 5)
+    over = {"noc.readout_values_per_packet": 3}
+    cfg = ReplayConfig(chip="test-2x2", placement="snake", chip_overrides=over)
+
+    def outputs(res):
+        s = {k: v for k, v in strict_summary(res.summary).items() if k not in WALL_CLOCK_KEYS}
+        return json.dumps(s, sort_keys=True, default=str), tokens_csv(res.tokens_rows), res.steps_rows
+
+    def mapped():
+        return build_replay(tiny_golden("egru"), load_replay_chip("test-2x2", over), "snake", "chip")
+
+    one = outputs(replay(cfg, mapped=mapped(), tokens=tokens(25)))
+    assert outputs(replay(cfg, mapped=mapped(), tokens=tokens(25), workers=2)) == one
