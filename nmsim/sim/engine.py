@@ -161,7 +161,7 @@ class Engine:
                                    model.row_n_reads, model.core_router, self.lt["hops_x"], self.lt["hops_y"],
                                    self.lt["hops_c"], model.timing)
         self._nout = np.zeros(2, np.int64)
-        host_k = self._rt[5]  # the neurons with a route to the host, their cores, each core's hops to the host
+        host_k = self._rt[5]  # route_tables' host_k: the neurons with a route to the host (for host_packet_hops)
         self._to_host = np.flatnonzero(host_k >= 0)
         self._to_host_core = self.neuron_core[self._to_host].astype(np.int64)
         rr, rh = model.core_router.astype(np.int64), int(model.core_router[C])
@@ -282,7 +282,7 @@ class Engine:
             return self._step_multicast(out_counters, out_link_busy, n_fired)
         if n_pk >= 2**31:
             raise ValueError(f"step {self.t}: {n_pk} packets; the engine packs packet ids in 31 bits")
-        if n_pk > self._pk_cap:
+        if n_pk > self._pk_cap:  # n_pk: the routes of the firing neurons, at least the packets built
             self._alloc_packets(max(n_pk, 2 * self._pk_cap))
         n_pk = tm.build_packets(out_counters, self._pk, self._inj_ptr, self._inj_list, self._pk_src, self._pk_route,
                                 self._tr_ptr, self._fired_list, n_fired, self._finish, self.neuron_core, m.route_ptr,
