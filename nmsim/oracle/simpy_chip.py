@@ -417,6 +417,7 @@ class _Copy:
     key: tuple[int, int, int]
     grant: simpy.Event
     vc: int = 0  #: virtual channel it asks for (2-D boards)
+    extra: int = 0  #: flits beyond ``flits_per_packet``: always 0 (multicast packets carry one value, R13)
 
 
 @dataclass
@@ -656,7 +657,7 @@ class _Chip:
             if s >= link.free_at and ready:
                 p = min(ready, key=lambda q: q.key)
                 link.waiting.remove(p)
-                occ = link.occ + (getattr(p, "extra", 0) if link.flit else 0)  # R13
+                occ = link.occ + (p.extra if link.flit else 0)  # R13
                 link.free_at = s + occ
                 link.busy += occ
                 if link.buffer is not None:
