@@ -22,8 +22,9 @@ from nmsim.lm.golden import ACC_MAP, CELL_FUNCS, N_ACC
 def _csr_accumulate(out, indptr, indices, data, x):
     """``out[indices[k]] += data[k] * x[j]`` for every source ``j`` with ``x[j] != 0`` (exact int64).
 
-    Eight entries a round, their indices read before the eight read-add-writes, which keep entry order
-    (about 2-3x faster than one entry a round: the reads no longer wait on the writes before them)."""
+    Eight entries a round, their indices read before the eight read-add-writes, which keep entry order (the
+    reads no longer wait on the writes before them; ``docs/engine-model.md``).  Written apart from the chip's
+    :func:`nmsim.sim.functional.accumulate_src` on purpose: the golden checks it and shares no kernel with it."""
     U = np.uint64(8)
     for j in range(x.shape[0]):
         v = x[j]

@@ -301,9 +301,9 @@ def accumulate_src(acc_out_flat, fired_list, n_fired, payload, src_ptr, src_slot
     exact integer sums, read as a stream (a large model's synapses do not fit in the cache).
 
     Eight synapses a round: their slots are read first, then the eight read-add-writes follow in synapse
-    order (so equal slots still add up exactly).  Measured 2-3x faster than one synapse a round on the
-    shipped models (``benchmarks/replay_benchmark.py``): the reads of a round no longer wait on the writes
-    before them."""
+    order (so equal slots still add up exactly): the reads of a round no longer wait on the writes before
+    them.  About 3x faster per synaptic op than one synapse a round when every source of the small model
+    fires (``docs/engine-model.md``, "Synaptic accumulation eight synapses a round")."""
     U = np.uint64(8)
     for j in range(n_fired):
         g = fired_list[j]
