@@ -99,29 +99,15 @@ def chip_dirs(g: dict) -> np.ndarray:
 
 def next_links(g: dict) -> np.ndarray:
     """``int64[R, R]``: link out of router ``r`` towards router ``rd`` (-1 if ``r == rd``); rows and columns
-    of routers on empty chip positions are never used (their entries are arbitrary)."""
+    of routers on empty chip positions are never used (their entries are arbitrary).  The rule is in the
+    module doc; the loop over all pairs is :func:`nmsim.sim.board_kernels.route_ports`."""
+    from nmsim.sim.board_kernels import route_ports
+
     W, H, CX, CY = g["chip_width"], g["chip_height"], g["chips_x"], g["chips_y"]
-    Wt, Ht = W * CX, H * CY
-    R = Wt * Ht
-    r = np.arange(R)
-    gx, gy = (r % Wt)[:, None], (r // Wt)[:, None]
-    dx, dy = (r % Wt)[None, :], (r // Wt)[None, :]
-    cx, cy, lx, ly = gx // W, gy // H, gx % W, gy % H
-    dcx, dcy = dx // W, dy // H
-    same = (cx == dcx) & (cy == dcy)
-    # target inside the current chip: the destination (same chip) or the port of the chip-level direction
-    chip = cy * CX + cx
-    cd = chip_dirs(g)[chip, dcy * CX + dcx]
-    go_e, go_w, go_n = cd == PORT_E, cd == PORT_W, cd == PORT_N
-    pr, pc = g["east_west_row"], g["north_south_col"]
-    tx = np.where(same, dx % W, np.where(go_e, W - 1, np.where(go_w, 0, pc)))
-    ty = np.where(same, dy % H, np.where(go_e | go_w, pr, np.where(go_n, H - 1, 0)))
-    cross = np.where(go_e, PORT_E, np.where(go_w, PORT_W, np.where(go_n, PORT_N, PORT_S)))
-    port = np.where(tx > lx, PORT_E, np.where(tx < lx, PORT_W, np.where(ty > ly, PORT_N,
-                    np.where(ty < ly, PORT_S, cross))))
-    out = 4 * r[:, None] + port
-    out[r, r] = -1
-    return np.ascontiguousarray(out, dtype=np.int64)
+    R = W * CX * H * CY
+    out = np.empty((R, R), np.int64)
+    route_ports(W, H, CX, chip_dirs(g), g["east_west_row"], g["north_south_col"], out)
+    return out
 
 
 def link_down(g: dict) -> np.ndarray:
@@ -157,36 +143,27 @@ def crossing(g: dict) -> np.ndarray:
     return (down >= 0) & (chip[np.maximum(down, 0)] != src)
 
 
+#: What :func:`_route_hops` returns: every route is fine, or the first problem met on one.
+_HOPS_OK, _HOPS_OFF_BOARD, _HOPS_EMPTY, _HOPS_LOOP = 0, 1, 2, 3
+_HOPS_ERRORS = {_HOPS_OFF_BOARD: "board routing left the board",
+                _HOPS_EMPTY: "board routing entered an empty chip position",
+                _HOPS_LOOP: "board routing does not terminate"}
+
+
 def hop_tables(g: dict, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """On-chip east-west hops, on-chip north-south hops and chip-to-chip hops from ``rs`` to ``rd``
-    along the routes of ``nxt`` (``int64[R, R]`` each)."""
+    along the routes of ``nxt`` (``int64[R, R]`` each; 0 where either router lies on an empty position).
+    Every route between present routers is walked (each hop must stay on the board, out of empty positions,
+    and reach its destination); ``AssertionError`` otherwise."""
+    from nmsim.sim.board_kernels import route_hops
+
     R = nxt.shape[0]
-    down, cross = link_down(g), crossing(g)
-    hx = np.zeros((R, R), np.int64)
-    hy = np.zeros((R, R), np.int64)
-    hc = np.zeros((R, R), np.int64)
-    cur = np.repeat(np.arange(R)[:, None], R, axis=1)
-    dst = np.repeat(np.arange(R)[None, :], R, axis=0)
-    on = router_present(g)
-    valid = on[:, None] & on[None, :]  # no route starts or ends on an empty chip position
-    live = (cur != dst) & valid
-    for _ in range(4 * R + 4):
-        if not live.any():
-            break
-        L = nxt[cur[live], dst[live]]
-        if (L < 0).any() or (down[L] < 0).any():
-            raise AssertionError("board routing left the board")
-        if not on[down[L]].all():
-            raise AssertionError("board routing entered an empty chip position")
-        c, p = cross[L], L % 4
-        hc[live] += c
-        hx[live] += ~c & (p <= PORT_W)
-        hy[live] += ~c & (p >= PORT_N)
-        cur[live] = down[L]
-        live = (cur != dst) & valid
-    else:
-        raise AssertionError("board routing does not terminate")
-    return hx, hy, hc
+    hops_t = np.zeros((3, R, R), np.int32)  # [k, destination, source]; a route has fewer than R hops
+    err = route_hops(np.ascontiguousarray(nxt.T, dtype=np.int64), link_down(g), crossing(g).astype(np.uint8),
+                     router_present(g).astype(np.uint8), hops_t)
+    if err != _HOPS_OK:
+        raise AssertionError(_HOPS_ERRORS[err])
+    return tuple(np.array(h.T, dtype=np.int64, order="C") for h in hops_t)
 
 
 def n_vcs(g: dict) -> int:
@@ -220,10 +197,15 @@ def _dependencies(g: dict, nxt: np.ndarray, vc: np.ndarray) -> tuple[np.ndarray,
     r = down[L1]
     ok = r != dst
     L1, v1, r, dst = L1[ok], v1[ok], r[ok], dst[ok]
-    c1, c2 = v1 * (4 * R) + L1, vc[r, dst] * (4 * R) + nxt[r, dst]
-    n = 4 * R * int(vc.max(initial=0) + 1)
-    edges = np.unique(c1 * n + c2)
-    return edges // n, edges % n
+    # an edge leaves channel c1 for one of the <= 4 ports x 2 classes out of c1's downstream router: mark
+    # c1 * 8 + class * 4 + port (a count over all routes, linear, instead of a sort of the R x R pairs)
+    L2 = nxt[r, dst]
+    c1 = v1 * (4 * R) + L1
+    nv = int(vc.max(initial=0) + 1)
+    hit = np.flatnonzero(np.bincount(c1 * 8 + vc[r, dst] * 4 + L2 % 4, minlength=4 * R * nv * 8))
+    a = hit // 8
+    b = ((hit % 8) // 4) * (4 * R) + 4 * down[a % (4 * R)] + hit % 4
+    return a, b
 
 
 def _acyclic(n: int, a: np.ndarray, b: np.ndarray) -> bool:
@@ -244,13 +226,15 @@ def _acyclic(n: int, a: np.ndarray, b: np.ndarray) -> bool:
     return seen == n
 
 
-def check_deadlock_free(g: dict, nxt: np.ndarray, vc: np.ndarray) -> None:
+def check_deadlock_free(g: dict, nxt: np.ndarray, vc: np.ndarray,
+                        edges: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Raise ``ValueError`` unless the routes ``nxt`` with virtual channels ``vc`` (``int64[R, R]`` each) are
     deadlock-free: along every route the class never decreases, and the dependency graph of each class
     (edges between two channels of that class) is acyclic.  Together these make the whole channel graph
-    acyclic: a cycle cannot climb classes and come back."""
+    acyclic: a cycle cannot climb classes and come back.  ``edges``: :func:`_dependencies` of the same
+    arguments, when the caller has them."""
     R = nxt.shape[0]
-    a, b = _dependencies(g, nxt, vc)
+    a, b = _dependencies(g, nxt, vc) if edges is None else edges
     ca, cb = a // (4 * R), b // (4 * R)
     if (cb < ca).any():
         i = int(np.flatnonzero(cb < ca)[0])
@@ -270,9 +254,9 @@ def topo_rank(g: dict, nxt: np.ndarray, key: np.ndarray, vc: np.ndarray | None =
     ``ValueError`` unless :func:`check_deadlock_free` holds."""
     R = nxt.shape[0]
     vc = np.zeros_like(nxt) if vc is None else vc
-    check_deadlock_free(g, nxt, vc)
-    nv = int(vc.max(initial=0)) + 1
     a, b = _dependencies(g, nxt, vc)
+    check_deadlock_free(g, nxt, vc, (a, b))
+    nv = int(vc.max(initial=0)) + 1
     n = 4 * R * nv
     key = np.concatenate([np.column_stack([np.full(4 * R, v, np.int64), key]) for v in range(nv)])
     indeg = np.bincount(b, minlength=n)
