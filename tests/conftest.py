@@ -10,6 +10,30 @@ import pytest
 from nmsim.describe.neuron_models import NeuronModel, _REGISTRY, register_model
 from nmsim.paths import chips_dir
 
+_CACHE_TMP = None
+
+
+def pytest_configure(config):
+    """One placement cache for the session (``nmsim.replay.placement_cache``), empty at its start and removed
+    at its end; the runs the tests start inherit it.  A run's outputs do not depend on it."""
+    import os
+    import tempfile
+
+    global _CACHE_TMP
+    if "NMSIM_CACHE_DIR" not in os.environ:
+        _CACHE_TMP = tempfile.TemporaryDirectory(prefix="nmsim-test-cache-")
+        os.environ["NMSIM_CACHE_DIR"] = _CACHE_TMP.name
+
+
+def pytest_unconfigure(config):
+    import os
+
+    global _CACHE_TMP
+    if _CACHE_TMP is not None:
+        os.environ.pop("NMSIM_CACHE_DIR", None)
+        _CACHE_TMP.cleanup()
+        _CACHE_TMP = None
+
 
 @pytest.fixture
 def chip_text() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 import sys
 from pathlib import Path
 
@@ -175,8 +176,10 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{chip.name}"
     check_out(out)
     golden = GoldenModel(mf)
+    t_map = time.perf_counter()
     mapped = build_replay(golden, chip, cfg.placement, cfg.decoder, cfg.seed, cfg.map_settings, cfg.dataset,
                           cfg.split)
+    mapping = (time.perf_counter() - t_map, mapped.placement_cache)
     if system is not None:
         from nmsim.describe.system import attach
 
@@ -208,7 +211,7 @@ def _replay(args, cfg, chip, system, workers, dask) -> int:
                                 moved={RECORD_FILE: record_path} if kept else None)
     finally:
         record_path.unlink(missing_ok=True)
-    print(format_summary(strict_summary(res.summary), out, written, res.functional_record))
+    print(format_summary(strict_summary(res.summary), out, written, res.functional_record, mapping))
     return 0 if res.summary["bit_exact"] else 1
 
 
@@ -292,9 +295,9 @@ def _num(v, fmt: str = ".3f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-def format_summary(s: dict, out, written=(), record: dict | None = None) -> str:
+def format_summary(s: dict, out, written=(), record: dict | None = None, mapping: tuple | None = None) -> str:
     """The run's summary as text; ``written``: the names of the files written; ``record``: the functional
-    record's sizes (two passes)."""
+    record's sizes (two passes); ``mapping``: ``(wall s, Mapped.placement_cache)`` of placing and compiling."""
     e = s["energy_nj_per_token"]
     t = s["traffic"]
     lines = [
@@ -326,6 +329,9 @@ def format_summary(s: dict, out, written=(), record: dict | None = None) -> str:
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
            f"(cores.csv)"] if (cc := s.get("critical_core")) else []),
         f"  wall            {s['sim_wall_s']:.2f} s ({_num(s['synaptic_events_per_s'], '.3g')} synaptic events/s)",
+        *([f"  mapping         {mapping[0]:.2f} s (placing and compiling"
+           + {"hit": "; the placement from the cache, $NMSIM_CACHE_DIR", "stored": "; placement cached",
+              "off": "; placement cache off"}.get(mapping[1], "") + ")"] if mapping else []),
         *([f"  record          {record['bytes']} bytes compressed for {record['steps']} steps (functional record; "
            + (f"kept: {out}/record.npz)" if "record.npz" in written else "removed)")] if record else []),
         f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"

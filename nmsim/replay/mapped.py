@@ -29,6 +29,9 @@ class Mapped:
     layer_index: list    #: compiled indices of each layer's units, in unit order
     readout_index: np.ndarray | None
     calibration: dict | None = None  #: the tokens that measured the activity ``balanced`` used
+    #: ``balanced`` only: ``"hit"`` (the placement came from :mod:`nmsim.replay.placement_cache`), ``"stored"``
+    #: (placed afresh and stored), ``"off"`` (placed afresh, no cache); never written to an output file
+    placement_cache: str | None = None
 
 
 #: ``balanced``: the shortlist ``place`` returns is replayed on the first :data:`SIM_TOKENS` calibration
@@ -106,12 +109,14 @@ def place_lm(golden, lm: LMNetwork, chip: ChipSpec, placement: str, seed: int = 
              dataset: str = "ptb", split: str = "test", need_workload: bool = False):
     """Place ``lm`` (see :func:`build_replay`): ``(placement, calibration record or None, workload or None)``.
     ``need_workload``: calibrate even when the strategy does not use it (``nmsim map``'s prediction)."""
-    pl, calibration, wl, _ = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, need_workload)
+    pl, calibration, wl, _, _ = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split,
+                                          need_workload)
     return pl, calibration, wl
 
 
 def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, need_workload):
-    """:func:`place_lm` plus the chosen placement's :class:`Mapped` when the calibration replay compiled it."""
+    """:func:`place_lm` plus the chosen placement's :class:`Mapped` when the calibration replay compiled it, and
+    what the placement cache did (:attr:`Mapped.placement_cache`)."""
     from nmsim.map.options import map_options
     from nmsim.map.placement import place
     from nmsim.map.placement_file import is_placement_file, place_from_file
@@ -121,8 +126,13 @@ def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, n
         raise MappingError(f"placement {placement!r}; choices: {', '.join(PLACEMENTS)}, or a placement file "
                            f"(.toml / .json)")
     opts = map_options(map_settings)
-    calibration = wl = trial_mapped = None
+    calibration = wl = trial_mapped = cache = None
     try:
+        key = None
+        if placement == "balanced" and not need_workload:
+            pl, calibration, key, cache = _cached_balanced(golden, lm, chip, seed, map_settings, dataset, split, opts)
+            if pl is not None:
+                return pl, calibration, None, None, cache
         if placement == "balanced" or need_workload:
             from nmsim.replay.calibration import calibrate
 
@@ -140,6 +150,10 @@ def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, n
                           candidates=SIM_CANDIDATES)
             pl, trial_mapped = _select_by_replay(golden, lm, chip, cands, ids[:SIM_TOKENS])
             calibration["replayed"] = int(min(SIM_TOKENS, len(ids)))
+            if key is not None:
+                from nmsim.replay import placement_cache
+
+                cache = "stored" if placement_cache.store(key, pl, calibration) else "off"
         else:
             pl = place(chip, lm.net, strategy=placement, seed=seed, options=opts)
     except MappingError as exc:
@@ -147,7 +161,28 @@ def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, n
                  f"(layers {lm.hidden}{', readout ' + str(lm.vocab_size) if lm.readout else ''}), "
                  f"{lm.net.nnz} synapses")
         raise MappingError(f"{exc} [{sizes}]") from None
-    return pl, (calibration if placement == "balanced" else None), wl, trial_mapped
+    return pl, (calibration if placement == "balanced" else None), wl, trial_mapped, cache
+
+
+def _cached_balanced(golden, lm, chip, seed, map_settings, dataset, split, opts):
+    """``(placement, calibration, key, "hit")`` from :mod:`nmsim.replay.placement_cache`, or
+    ``(None, None, key, None)`` on a miss (``key`` None when the cache is off)."""
+    from nmsim.replay import placement_cache
+    from nmsim.replay.calibration import calibration_split
+    from nmsim.replay.inputs import load_tokens
+
+    if placement_cache.cache_root() is None:
+        return None, None, None, "off"
+    try:
+        ids, _ = load_tokens(golden.mf, dataset, calibration_split(split), opts.calibration_tokens)
+    except DatasetError as exc:
+        raise MappingError(f"the placement calibrates on {dataset} tokens: {exc}") from None
+    key = placement_cache.placement_key(golden.mf.sha256, lm.decoder, chip, "balanced", seed, map_settings,
+                                        dataset, split, ids)
+    hit = placement_cache.load(key)
+    if hit is None:
+        return None, None, key, None
+    return hit[0], hit[1], key, "hit"
 
 
 def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str = "chip", seed: int = 0,
@@ -163,7 +198,7 @@ def build_replay(golden, chip: ChipSpec, placement: str = "snake", decoder: str 
     import dataclasses
 
     lm = build_lm_network(golden, decoder=decoder)
-    pl, calibration, _, m = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, False)
+    pl, calibration, _, m, cache = _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, False)
     if m is not None:  # compiled already for the calibration replay
-        return dataclasses.replace(m, calibration=calibration)
-    return compiled(golden, lm, chip, pl, calibration)
+        return dataclasses.replace(m, calibration=calibration, placement_cache=cache)
+    return dataclasses.replace(compiled(golden, lm, chip, pl, calibration), placement_cache=cache)
