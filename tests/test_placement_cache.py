@@ -42,11 +42,11 @@ def test_a_hit_gives_the_outputs_of_a_fresh_placement(tmp_path):
     """The default run (``balanced``) placed afresh and stored, then from the cache: the same files (wall-clock
     fields aside); the stdout line says which.  (With the cache off a run places afresh exactly as the first.)"""
     first = _run(tmp_path / "a", tmp_path / "cache")
-    assert "placement cached" in first
+    assert f"placement cached in {tmp_path / 'cache'}" in first
     entries = list((tmp_path / "cache" / "placements").glob("*.pkl"))
     assert len(entries) == 1
     second = _run(tmp_path / "b", tmp_path / "cache")
-    assert "the placement from the cache" in second
+    assert f"the placement from the cache in {tmp_path / 'cache'}" in second
     want = _files(tmp_path / "a")
     assert _files(tmp_path / "b") == want
     assert want[1]["mapping"]["placement"] == "balanced" and want[1]["mapping"]["search"]["calibration_replay"]

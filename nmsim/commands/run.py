@@ -295,6 +295,17 @@ def _num(v, fmt: str = ".3f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
+def _cache_note(status: str | None) -> str:
+    """What the placement cache did (``Mapped.placement_cache``), for the summary's mapping line."""
+    from nmsim.replay.placement_cache import cache_root
+
+    if status == "hit":
+        return f"; the placement from the cache in {cache_root()}"
+    if status == "stored":
+        return f"; placement cached in {cache_root()}"
+    return "; placement cache off" if status == "off" else ""
+
+
 def format_summary(s: dict, out, written=(), record: dict | None = None, mapping: tuple | None = None) -> str:
     """The run's summary as text; ``written``: the names of the files written; ``record``: the functional
     record's sizes (two passes); ``mapping``: ``(wall s, Mapped.placement_cache)`` of placing and compiling."""
@@ -329,9 +340,8 @@ def format_summary(s: dict, out, written=(), record: dict | None = None, mapping
         *([f"  critical core   {cc['core']} ({cc['populations']}) ended {cc['share'] * 100:.1f}% of the steps "
            f"(cores.csv)"] if (cc := s.get("critical_core")) else []),
         f"  wall            {s['sim_wall_s']:.2f} s ({_num(s['synaptic_events_per_s'], '.3g')} synaptic events/s)",
-        *([f"  mapping         {mapping[0]:.2f} s (placing and compiling"
-           + {"hit": "; the placement from the cache, $NMSIM_CACHE_DIR", "stored": "; placement cached",
-              "off": "; placement cache off"}.get(mapping[1], "") + ")"] if mapping else []),
+        *([f"  mapping         {mapping[0]:.2f} s (placing and compiling" + _cache_note(mapping[1]) + ")"]
+          if mapping else []),
         *([f"  record          {record['bytes']} bytes compressed for {record['steps']} steps (functional record; "
            + (f"kept: {out}/record.npz)" if "record.npz" in written else "removed)")] if record else []),
         f"  outputs         {out}/summary.json, tokens.csv, steps.csv, cores.csv, links.csv, run.json"
