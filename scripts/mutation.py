@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             print('mutation: error: mutmut is not installed (pip install -e ".[mutation]")', file=sys.stderr)
             return 2
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NMSIM_HOME")}
+        # mutmut switches mutants inside unchanged source files, so the placement cache's code fingerprint would
+        # not tell them apart: every mutant places afresh
+        env["NMSIM_CACHE_DIR"] = "off"
         for n in names:
             root = prepare(checkout, n, shared, modules[n])
             cmd = ["nice", "-n", "10", "mutmut", "run", "--max-children", "1", *module_globs(modules[n])]
