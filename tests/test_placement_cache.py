@@ -165,3 +165,15 @@ def test_with_the_cache_off_balanced_places_afresh(monkeypatch):
     monkeypatch.setenv(pc.CACHE_ENV, "off")
     monkeypatch.setattr(pc, "load", lambda key: pytest.fail("looked up"))
     assert mapped._cached_balanced(None, None, None, 0, {}, "ptb", "test", None) == (None, None, None, "off")
+
+
+def test_a_model_without_a_file_hash_is_not_cached(tmp_path, monkeypatch):
+    """A golden whose model file has no sha256 (not loaded from a file) places afresh, cache on or off."""
+    from types import SimpleNamespace
+
+    from nmsim.replay import mapped
+
+    monkeypatch.setenv(pc.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(pc, "load", lambda key: pytest.fail("looked up"))
+    golden = SimpleNamespace(mf=SimpleNamespace(sha256=""))
+    assert mapped._cached_balanced(golden, None, None, 0, {}, "ptb", "test", None) == (None, None, None, "off")

@@ -171,13 +171,14 @@ def _cached_balanced(golden, lm, chip, seed, map_settings, dataset, split, opts)
     from nmsim.replay.calibration import calibration_split
     from nmsim.replay.inputs import load_tokens
 
-    if placement_cache.cache_root() is None:
+    sha = getattr(getattr(golden, "mf", None), "sha256", "")
+    if placement_cache.cache_root() is None or not sha:  # a model without a file's sha256 is never cached
         return None, None, None, "off"
     try:
         ids, _ = load_tokens(golden.mf, dataset, calibration_split(split), opts.calibration_tokens)
     except DatasetError as exc:
         raise MappingError(f"the placement calibrates on {dataset} tokens: {exc}") from None
-    key = placement_cache.placement_key(golden.mf.sha256, lm.decoder, chip, "balanced", seed, map_settings,
+    key = placement_cache.placement_key(sha, lm.decoder, chip, "balanced", seed, map_settings,
                                         dataset, split, ids)
     hit = placement_cache.load(key)
     if hit is None:
