@@ -8,7 +8,7 @@ under the sha256 of everything it depends on (:func:`placement_key`):
 - the model file's sha256 and the decoder (which give the network), the resolved chip (every value, ``--set``
   overrides included), the strategy, seed and ``map.*`` settings;
 - the calibration tokens themselves (so a changed dataset file, split or ``map.calibration_tokens`` misses);
-- the source of every ``nmsim`` module and the versions of numpy, scipy, numba and pymetis (so an edited mapper,
+- the source of every ``nmsim`` module and the versions of Python, numpy, scipy, numba and pymetis (so an edited mapper,
   engine or cost model, or another METIS, misses: a hit is always what this code would compute).
 
 A hit returns the same :class:`nmsim.map.placement.Placement` and calibration record, so every output file is
@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import pickle
+import platform
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def cache_root() -> Path | None:
 @functools.lru_cache(maxsize=4)
 def code_fingerprint(root: Path | None = None) -> str:
     """sha256 of every module's source under ``root`` (default: the ``nmsim`` package; path and bytes, sorted by
-    path) and of the versions of the libraries a placement's numbers come from."""
+    path) and of the versions of Python and of the libraries a placement's numbers come from."""
     import numba
     import scipy
 
@@ -64,7 +65,8 @@ def code_fingerprint(root: Path | None = None) -> str:
     for p in sorted(root.rglob("*.py")):
         h.update(p.relative_to(root).as_posix().encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
-    h.update(json.dumps([np.__version__, scipy.__version__, numba.__version__, metis]).encode())
+    h.update(json.dumps([platform.python_version(), np.__version__, scipy.__version__, numba.__version__,
+                         metis]).encode())
     return h.hexdigest()
 
 
