@@ -177,3 +177,15 @@ def test_a_model_without_a_file_hash_is_not_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(pc, "load", lambda key: pytest.fail("looked up"))
     golden = SimpleNamespace(mf=SimpleNamespace(sha256=""))
     assert mapped._cached_balanced(golden, None, None, 0, {}, "ptb", "test", None) == (None, None, None, "off")
+
+
+@pytest.mark.parametrize("status,text", [
+    ("hit", "; the placement from the cache in {root}"), ("stored", "; placement cached in {root}"),
+    ("unwritable", "; the placement cache folder {root} could not be written"), ("off", "; placement cache off"),
+    (None, ""),
+])
+def test_the_mapping_line_says_what_the_cache_did(tmp_path, monkeypatch, status, text):
+    from nmsim.commands.run import _cache_note
+
+    monkeypatch.setenv(pc.CACHE_ENV, str(tmp_path))
+    assert _cache_note(status) == text.format(root=tmp_path)

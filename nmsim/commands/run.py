@@ -303,6 +303,8 @@ def _cache_note(status: str | None) -> str:
         return f"; the placement from the cache in {cache_root()}"
     if status == "stored":
         return f"; placement cached in {cache_root()}"
+    if status == "unwritable":
+        return f"; the placement cache folder {cache_root()} could not be written"
     return "; placement cache off" if status == "off" else ""
 
 

@@ -30,7 +30,8 @@ class Mapped:
     readout_index: np.ndarray | None
     calibration: dict | None = None  #: the tokens that measured the activity ``balanced`` used
     #: ``balanced`` only: ``"hit"`` (the placement came from :mod:`nmsim.replay.placement_cache`), ``"stored"``
-    #: (placed afresh and stored), ``"off"`` (placed afresh, no cache); never written to an output file
+    #: (placed afresh and stored), ``"unwritable"`` (placed afresh, the cache folder could not be written),
+    #: ``"off"`` (placed afresh, no cache); never written to an output file
     placement_cache: str | None = None
 
 
@@ -153,7 +154,7 @@ def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, n
             if key is not None:
                 from nmsim.replay import placement_cache
 
-                cache = "stored" if placement_cache.store(key, pl, calibration) else "off"
+                cache = "stored" if placement_cache.store(key, pl, calibration) else "unwritable"
         else:
             pl = place(chip, lm.net, strategy=placement, seed=seed, options=opts)
     except MappingError as exc:
