@@ -9,9 +9,14 @@ import numba
 import numpy as np
 
 from nmsim.jit import JIT
+from nmsim.sim.board_routes import PORT_E as _E
+from nmsim.sim.board_routes import PORT_N as _N
+from nmsim.sim.board_routes import PORT_S as _S
+from nmsim.sim.board_routes import PORT_W as _W
 
-_E, _W, _N, _S = 0, 1, 2, 3  # the ports (= nmsim.sim.board_routes.PORT_*); link = 4 * router + port
-_OK, _OFF_BOARD, _EMPTY, _LOOP = 0, 1, 2, 3  # = nmsim.sim.board_routes._HOPS_*
+#: What :func:`route_hops` returns: every route is fine, or the first problem met on one.
+HOPS_OK, HOPS_OFF_BOARD, HOPS_EMPTY, HOPS_LOOP = 0, 1, 2, 3
+_OK, _OFF_BOARD, _EMPTY, _LOOP = HOPS_OK, HOPS_OFF_BOARD, HOPS_EMPTY, HOPS_LOOP
 
 
 @numba.njit(**JIT)
@@ -56,7 +61,7 @@ def route_hops(nxt_t, down, cross, on, hops_t):
                 hops_t[2, d, q] = hops_t[2, d, nx]
                 if cross[L]:
                     hops_t[2, d, q] += 1
-                elif L % 4 <= _W:
+                elif L % 4 == _E or L % 4 == _W:
                     hops_t[0, d, q] += 1
                 else:
                     hops_t[1, d, q] += 1

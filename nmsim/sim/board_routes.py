@@ -143,26 +143,21 @@ def crossing(g: dict) -> np.ndarray:
     return (down >= 0) & (chip[np.maximum(down, 0)] != src)
 
 
-#: What :func:`_route_hops` returns: every route is fine, or the first problem met on one.
-_HOPS_OK, _HOPS_OFF_BOARD, _HOPS_EMPTY, _HOPS_LOOP = 0, 1, 2, 3
-_HOPS_ERRORS = {_HOPS_OFF_BOARD: "board routing left the board",
-                _HOPS_EMPTY: "board routing entered an empty chip position",
-                _HOPS_LOOP: "board routing does not terminate"}
-
-
 def hop_tables(g: dict, nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """On-chip east-west hops, on-chip north-south hops and chip-to-chip hops from ``rs`` to ``rd``
     along the routes of ``nxt`` (``int64[R, R]`` each; 0 where either router lies on an empty position).
     Every route between present routers is walked (each hop must stay on the board, out of empty positions,
     and reach its destination); ``AssertionError`` otherwise."""
-    from nmsim.sim.board_kernels import route_hops
+    from nmsim.sim import board_kernels as bk
 
     R = nxt.shape[0]
     hops_t = np.zeros((3, R, R), np.int32)  # [k, destination, source]; a route has fewer than R hops
-    err = route_hops(np.ascontiguousarray(nxt.T, dtype=np.int64), link_down(g), crossing(g).astype(np.uint8),
+    err = bk.route_hops(np.ascontiguousarray(nxt.T, dtype=np.int64), link_down(g), crossing(g).astype(np.uint8),
                      router_present(g).astype(np.uint8), hops_t)
-    if err != _HOPS_OK:
-        raise AssertionError(_HOPS_ERRORS[err])
+    if err != bk.HOPS_OK:
+        raise AssertionError({bk.HOPS_OFF_BOARD: "board routing left the board",
+                              bk.HOPS_EMPTY: "board routing entered an empty chip position",
+                              bk.HOPS_LOOP: "board routing does not terminate"}[err])
     return tuple(np.array(h.T, dtype=np.int64, order="C") for h in hops_t)
 
 
