@@ -15,7 +15,8 @@ A hit returns the same :class:`nmsim.map.placement.Placement` and calibration re
 byte-identical to a run that placed afresh (``tests/test_placement_cache.py``).  Entries are written whole
 (a temporary file, then a rename); one that cannot be read is ignored and written again; a cache directory that
 cannot be written is skipped.  Where: ``$NMSIM_CACHE_DIR`` (``off`` turns the cache off), else
-``$XDG_CACHE_HOME/nmsim`` or ``~/.cache/nmsim``; entries are ``placements/<key>.pkl``, about 50 KB each for the shipped small model.
+``$XDG_CACHE_HOME/nmsim`` or ``~/.cache/nmsim``; entries are ``placements/<key>.pkl``, about 50 KB each for the
+shipped small model.
 """
 
 from __future__ import annotations
