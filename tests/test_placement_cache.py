@@ -156,6 +156,10 @@ def test_off_and_unwritable_caches_are_skipped(tmp_path, monkeypatch, placement)
     monkeypatch.delenv(pc.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert pc.cache_root() == tmp_path / "xdg" / "nmsim"
+    monkeypatch.setenv(pc.CACHE_ENV, "")  # empty: as unset
+    assert pc.cache_root() == tmp_path / "xdg" / "nmsim"
+    monkeypatch.setenv(pc.CACHE_ENV, " OFF ")
+    assert pc.cache_root() is None
 
 
 def test_with_the_cache_off_balanced_places_afresh(monkeypatch):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import sys
+import time
 from pathlib import Path
 
 from nmsim.commands._args import int_at_least, positive_float, usable_cores

@@ -39,9 +39,10 @@ FORMAT = 1
 
 
 def cache_root() -> Path | None:
-    """The cache directory (not created here), or ``None`` when ``$NMSIM_CACHE_DIR`` is ``off``."""
-    env = os.environ.get(CACHE_ENV)
-    if env is not None and env.strip().lower() in ("off", "0", "none", ""):
+    """The cache directory (not created here), or ``None`` when ``$NMSIM_CACHE_DIR`` is ``off`` (empty or unset:
+    the default location)."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env.lower() == "off":
         return None
     if env:
         return Path(env)

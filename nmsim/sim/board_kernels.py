@@ -16,7 +16,6 @@ from nmsim.sim.board_routes import PORT_W as _W
 
 #: What :func:`route_hops` returns: every route is fine, or the first problem met on one.
 HOPS_OK, HOPS_OFF_BOARD, HOPS_EMPTY, HOPS_LOOP = 0, 1, 2, 3
-_OK, _OFF_BOARD, _EMPTY, _LOOP = HOPS_OK, HOPS_OFF_BOARD, HOPS_EMPTY, HOPS_LOOP
 
 
 @numba.njit(**JIT)
@@ -25,8 +24,9 @@ def route_hops(nxt_t, down, cross, on, hops_t):
     one row) with the on-chip east-west, on-chip north-south and chip-to-chip hops of the route from router
     ``r`` to router ``d`` (``nxt_t[d, r]``: the link out of ``r`` towards ``d``,
     ``down[L]``: the router it enters, ``cross[L]``: it joins two chips, ``on[r]``: the router is on a chip;
-    routes start and end only at routers with ``on``).  Returns 0, or the first problem: 1 a link off the
-    board's edge, 2 a router on an empty position, 3 a route that comes back to a router it left."""
+    routes start and end only at routers with ``on``).  Returns ``HOPS_OK``, or the first problem:
+    ``HOPS_OFF_BOARD`` a link off the board's edge, ``HOPS_EMPTY`` a router on an empty position,
+    ``HOPS_LOOP`` a route back to a router it left."""
     R = nxt_t.shape[0]
     state = np.zeros(R, np.int8)  # per destination: 0 not walked, 1 on the walk now, 2 counted
     path = np.zeros(R + 1, np.int64)
@@ -46,12 +46,12 @@ def route_hops(nxt_t, down, cross, on, hops_t):
                 n += 1
                 L = nxt_t[d, r]
                 if L < 0 or down[L] < 0:
-                    return _OFF_BOARD
+                    return HOPS_OFF_BOARD
                 r = down[L]
                 if not on[r]:
-                    return _EMPTY
+                    return HOPS_EMPTY
             if state[r] == 1:
-                return _LOOP
+                return HOPS_LOOP
             for i in range(n - 1, -1, -1):  # back along the walk: each router adds its own link's hop
                 q = path[i]
                 L = nxt_t[d, q]
@@ -66,7 +66,7 @@ def route_hops(nxt_t, down, cross, on, hops_t):
                 else:
                     hops_t[1, d, q] += 1
                 state[q] = 2
-    return _OK
+    return HOPS_OK
 
 
 @numba.njit(**JIT)
