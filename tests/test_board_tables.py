@@ -1,5 +1,5 @@
 """The engine's ``R x R`` board tables (``nmsim.sim.board_routes``: ``next_links``, ``hop_tables``, the channel
-dependencies) against the SimPy oracle's own router-by-router walk (``nmsim.oracle.simpy_chip.board_path``,
+dependencies) against the SimPy oracle's own router-by-router walk (``nmsim.oracle.oracle_paths.board_path``,
 ``board_crossing``), for every pair of routers of random boards (rows, 2-D grids, grids with holes)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nmsim.oracle import random_case
-from nmsim.oracle.simpy_chip import _RouterPair, board_crossing, board_path, board_vcs
+from nmsim.oracle.oracle_paths import RouterPair, board_crossing, board_path, board_vcs
 from nmsim.sim import board_routes as br
 
 KINDS = {"row": {}, "2-D": {"two_d": True}, "holes": {"holes": True}}
@@ -28,7 +28,7 @@ def _walks(model):
     for a in range(R):
         for b in range(R):
             if on[a] and on[b] and a != b:
-                yield a, b, board_path(_RouterPair(model, a, b), 0, 1)
+                yield a, b, board_path(RouterPair(model, a, b), 0, 1)
 
 
 @pytest.mark.parametrize("name,model", _boards(), ids=lambda x: x if isinstance(x, str) else "")

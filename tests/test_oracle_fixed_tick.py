@@ -16,7 +16,7 @@ import pytest
 
 from nmsim.account.timestep import apply_timestep
 from nmsim.oracle import random_case
-from nmsim.oracle.simpy_chip import oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
 
 engine = pytest.importorskip("nmsim.sim.engine")
 

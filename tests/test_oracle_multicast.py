@@ -17,7 +17,7 @@ import pytest
 from nmsim.describe.actions import A
 from nmsim.oracle import random_case
 from nmsim.oracle.compare import disagreements, trace_disagreements
-from nmsim.oracle.simpy_chip import oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
 from nmsim.sim import engine
 
 pytestmark = pytest.mark.oracle

@@ -93,7 +93,7 @@ def test_engine_matches_oracle_on_lm_steps_with_packed_readout(seed):
 
 def test_random_cases_cover_partial_and_flushed_packets():
     """The LIF cases above draw 1..4 values per packet and include packets flushed by a neuron that did not fire."""
-    from nmsim.oracle.simpy_chip import oracle_run
+    from nmsim.oracle.functional_oracle import oracle_run
 
     kvs, flushed, host_packets = set(), 0, 0
     for seed in range(N_LIF):

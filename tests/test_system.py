@@ -288,6 +288,7 @@ def _oracle_first_step_stuck(monkeypatch, share_buffers):
     every link use one buffer (no virtual channels)."""
     from nmsim.oracle import random_case
     from nmsim.oracle import simpy_chip as sc
+    from nmsim.oracle.functional_oracle import oracle_run
 
     case = random_case(30_005, max_lif=100, max_host=8, max_steps=4, board=True, two_d=True)
     make = sc._Chip._make_link
@@ -314,7 +315,7 @@ def _oracle_first_step_stuck(monkeypatch, share_buffers):
     monkeypatch.setattr(sc._Chip, "_make_link", make_link)
     monkeypatch.setattr(sc._Chip, "run", run)
     try:
-        sc.oracle_run(case.model, case.n_steps, case.host_payloads)
+        oracle_run(case.model, case.n_steps, case.host_payloads)
     except Stop:
         pass
     finally:

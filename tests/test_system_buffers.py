@@ -14,7 +14,7 @@ from nmsim.describe.system import board_chip
 from nmsim.errors import ChipConfigError
 from nmsim.oracle import random_case
 from nmsim.oracle.compare import check_case
-from nmsim.oracle.simpy_chip import oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
 from nmsim.sim import engine
 from sim_helpers import lif_params, make_model
 from test_system import BASE, _parse

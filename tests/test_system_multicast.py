@@ -13,7 +13,7 @@ import pytest
 from nmsim.describe.actions import A
 from nmsim.oracle import random_case
 from nmsim.oracle.compare import disagreements, trace_disagreements
-from nmsim.oracle.simpy_chip import oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
 from nmsim.sim import engine
 from sim_helpers import lif_params, make_model
 from test_system import GEOM, TIM

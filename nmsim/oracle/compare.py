@@ -13,7 +13,8 @@ import numpy as np
 
 from nmsim.describe.actions import ACTIONS
 from nmsim.oracle.random_cases import RandomCase, build_model
-from nmsim.oracle.simpy_chip import OracleResult, oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
+from nmsim.oracle.simpy_chip import OracleResult
 
 #: Result fields compared, in the order they are reported.
 FIELDS = ("step_cycles", "counters", "link_busy", "fired", "payload", "final_state")
@@ -154,7 +155,7 @@ import numpy as np
 
 from nmsim.oracle.compare import disagreements
 from nmsim.oracle.random_cases import build_model
-from nmsim.oracle.simpy_chip import oracle_run
+from nmsim.oracle.functional_oracle import oracle_run
 from nmsim.sim.engine import simulate
 
 build = {b!r}

@@ -107,7 +107,7 @@ def random_case(
     every latency >= 1.  ``two_d=True`` (with ``board``): a 2-D board of 2..3 x 2..3 chips instead, whose
     mesh links carry two virtual channels.  ``holes=True`` (with ``board`` and ``two_d``): a 2-D board of 3..4 x
     2..4 positions, some of which hold no chip (``system["empty"]``), drawn until every pair of chips has a
-    route around them (:func:`nmsim.oracle.simpy_chip.board_chip_step`); cores sit on the chips only.
+    route around them (:func:`nmsim.oracle.oracle_paths.board_chip_step`); cores sit on the chips only.
     ``link_buffer=True`` (with ``board``): the chip-to-chip links get their own input-buffer depth, 1..3
     packets (``system["link_buffer"]``), drawn last so the rest of the case is the one without it.
     ``readout=True`` (one chip): some LIF neurons also send to the host, in packets of 1..4 values of
@@ -199,7 +199,7 @@ def random_case(
 
 def _draw_holes(rng: np.random.Generator, g: dict) -> tuple[int, ...]:
     """Empty grid positions for a board ``g``: 1..n/3 of them, redrawn until every pair of chips has a route."""
-    from nmsim.oracle.simpy_chip import board_chip_step
+    from nmsim.oracle.oracle_paths import board_chip_step
 
     CX, CY = g["chips_x"], g["chips_y"]
     n = CX * CY

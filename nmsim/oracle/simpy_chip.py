@@ -9,8 +9,10 @@ API
 ---
 - :func:`oracle_step` -- timing and counters of one timestep, given which
   neurons fired and which were active.
-- :func:`oracle_run` -- a whole run: the functional part (spec section 1,
+- :func:`nmsim.oracle.functional_oracle.oracle_run` -- a whole run: the functional part (spec section 1,
   plain Python integers) plus :func:`oracle_step` for every step.
+
+The paths packets take and the order links arbitrate in are in :mod:`nmsim.oracle.oracle_paths`.
 
 How the chip is modelled (one SimPy environment per timestep, 1 time unit = 1 cycle)
 -----------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ from simpy.core import NORMAL
 from nmsim.compile.compiled import (MODEL_EGRU, MODEL_GRU, MODEL_INPUT, MODEL_LIF, MODEL_LSTM, MODEL_READOUT, PORT_E,
                                     PORT_N, PORT_S, PORT_W, T, CompiledModel)
 from nmsim.describe.actions import A, N_ACTIONS
+from nmsim.oracle.oracle_paths import board_crossing, board_path, board_vcs, link_rank, xy_path
 
 #: Priority of the event that returns freed buffer slots (after all ``NORMAL`` work of a cycle).
 PHASE_CREDIT = NORMAL + 1
@@ -171,203 +174,6 @@ class OracleResult:
     final_state: np.ndarray  #: int64[N, 4]
     steps: list[OracleStep]
     overrun: np.ndarray | None = None  #: bool[n_steps]: the step overran the fixed tick (``None``: barrier mode)
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def xy_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
-    """Link ids a packet from ``src_core`` (host = ``n_cores``) to ``dst_core`` crosses."""
-    W, R, C = model.width, model.n_routers, model.n_cores
-    x, y = int(model.core_router[src_core]) % W, int(model.core_router[src_core]) // W
-    xd, yd = int(model.core_router[dst_core]) % W, int(model.core_router[dst_core]) // W
-    links = [4 * R + src_core]  # injection
-    while x != xd:
-        port, step = (PORT_E, 1) if xd > x else (PORT_W, -1)
-        links.append(4 * (y * W + x) + port)
-        x += step
-    while y != yd:
-        port, step = (PORT_N, 1) if yd > y else (PORT_S, -1)
-        links.append(4 * (y * W + x) + port)
-        y += step
-    links.append(4 * R + (C + 1) + dst_core)  # ejection
-    return tuple(links)
-
-
-def board_chip_step(g: dict, here: tuple[int, int], dest: tuple[int, int]) -> str:
-    """Chip-level direction (``"E"``, ``"W"``, ``"N"``, ``"S"``) from chip ``here`` towards chip ``dest`` (``(cx, cy)``,
-    different).  A full grid: XY over chips.  A grid whose positions ``g["empty"]`` (indices ``cy * chips_x + cx``)
-    hold no chip: straight along the column when the columns match, else along the column to the trunk row (the
-    lowest row with no empty position), then along it.  Raises ``ValueError`` when the next chip, or any chip left
-    on that route, is an empty position."""
-    CX, CY = g["chips_x"], g["chips_y"]
-    holes = {(i % CX, i // CX) for i in g.get("empty", ())}
-    (x, y), (xd, yd) = here, dest
-    if not holes:
-        if xd != x:
-            return "E" if xd > x else "W"
-        return "N" if yd > y else "S"
-    trunks = [row for row in range(CY) if all((c, row) not in holes for c in range(CX))]
-    if xd == x:
-        legs = [(x, y, yd)]
-    elif not trunks:
-        raise ValueError(f"chip {here} to chip {dest}: no route (no full row of chips)")
-    else:
-        legs = [(x, y, trunks[0]), (xd, trunks[0], yd)]
-    for col, y0, y1 in legs:
-        for yy in range(min(y0, y1), max(y0, y1) + 1):
-            if (col, yy) in holes:
-                raise ValueError(f"chip {here} to chip {dest}: the route crosses the empty position {(col, yy)}")
-    if xd == x:
-        return "N" if yd > y else "S"
-    if y != trunks[0]:
-        return "N" if trunks[0] > y else "S"
-    return "E" if xd > x else "W"
-
-
-def board_path(model: CompiledModel, src_core: int, dst_core: int) -> tuple[int, ...]:
-    """Link ids a packet crosses on a board (``model.meta["system"]``, ``docs/systems.md``), walked router by
-    router: inside a chip XY to the destination (same chip) or to the port of the chip-level direction
-    (:func:`board_chip_step`: east/west while the chip columns differ, then north/south, around empty grid
-    positions), then across that port's link."""
-    g = model.meta["system"]
-    W, H, R, C = g["chip_width"], g["chip_height"], model.n_routers, model.n_cores
-    Wt = model.width
-    r, rd = int(model.core_router[src_core]), int(model.core_router[dst_core])
-    links = [4 * R + src_core]
-    while r != rd:
-        x, y, xd, yd = r % Wt, r // Wt, rd % Wt, rd // Wt
-        cx, cy, dcx, dcy = x // W, y // H, xd // W, yd // H
-        if (cx, cy) == (dcx, dcy):
-            tx, ty, out = xd, yd, None
-        else:
-            d = board_chip_step(g, (cx, cy), (dcx, dcy))
-            if d in "EW":
-                tx = cx * W + (W - 1 if d == "E" else 0)
-                ty, out = cy * H + g["east_west_row"], (PORT_E if d == "E" else PORT_W)
-            else:
-                tx = cx * W + g["north_south_col"]
-                ty, out = cy * H + (H - 1 if d == "N" else 0), (PORT_N if d == "N" else PORT_S)
-        if x != tx:
-            port = PORT_E if tx > x else PORT_W
-        elif y != ty:
-            port = PORT_N if ty > y else PORT_S
-        else:
-            port = out
-        links.append(4 * r + port)
-        x += {PORT_E: 1, PORT_W: -1}.get(port, 0)
-        y += {PORT_N: 1, PORT_S: -1}.get(port, 0)
-        r = y * Wt + x
-    links.append(4 * R + (C + 1) + dst_core)
-    return tuple(links)
-
-
-def board_vcs(model: CompiledModel, links: tuple[int, ...]) -> tuple[int, ...]:
-    """Virtual channel of each link of a board path (``docs/systems.md``): on a 2-D board (more than one chip
-    in both directions) a mesh hop uses VC 1 once the packet's chip column is its destination's, else VC 0;
-    on a row or a column of chips, and on injection and ejection links, VC 0."""
-    g, Wt, R = model.meta["system"], model.width, model.n_routers
-    if g["chips_x"] == 1 or g["chips_y"] == 1:
-        return (0,) * len(links)
-    last = links[-2] if len(links) > 2 else None
-    if last is None:
-        return (0,) * len(links)
-    r_end, port = divmod(last, 4)  # the destination router is the far end of the last mesh link
-    xe = r_end % Wt + {PORT_E: 1, PORT_W: -1}.get(port, 0)
-    dest_col = xe // g["chip_width"]
-    out = []
-    for L in links:
-        if L >= 4 * R:
-            out.append(0)
-        else:
-            out.append(1 if ((L // 4) % Wt) // g["chip_width"] == dest_col else 0)
-    return tuple(out)
-
-
-def board_crossing(model: CompiledModel, link: int) -> bool:
-    """Whether mesh link ``link`` joins two chips of the board."""
-    g, Wt = model.meta["system"], model.width
-    r, port = divmod(link, 4)
-    x, y = r % Wt, r // Wt
-    x2, y2 = x + {PORT_E: 1, PORT_W: -1}.get(port, 0), y + {PORT_N: 1, PORT_S: -1}.get(port, 0)
-    return (x // g["chip_width"], y // g["chip_height"]) != (x2 // g["chip_width"], y2 // g["chip_height"])
-
-
-def _board_ranks(model: CompiledModel) -> dict[int, int]:
-    """Mesh link -> its first channel's position in a topological order of the dependency graph over channels
-    ``(virtual channel, link)`` of :func:`board_path` and :func:`board_vcs` over every pair of routers.
-    Raises ``ValueError`` if that graph has a cycle (finite buffers could deadlock).  On a board every mesh
-    link has latency >= 1 and freed slots return next cycle, so the mesh arbiters' order in a cycle does
-    not change any grant."""
-    cache = model.meta.get("_oracle_board_ranks")
-    if cache is not None:
-        return cache
-    W, R, C = model.width, model.n_routers, model.n_cores
-    succ: dict[tuple, set] = {}
-    nodes = {(v, L) for v in (0, 1) for L in range(4 * R)}
-    indeg = {n: 0 for n in nodes}
-    g = model.meta["system"]
-    holes = set(g.get("empty", ()))
-    Wr = g["chip_width"]
-    on = [((r // W) // g["chip_height"]) * g["chips_x"] + (r % W) // Wr not in holes for r in range(R)]
-    for a in range(R):
-        for b in range(R):
-            if not (on[a] and on[b]):
-                continue  # no router of an empty grid position sends or receives
-            full = board_path(_RouterPair(model, a, b), 0, 1)
-            vcs = board_vcs(model, full)
-            path = [(v, L) for v, L in zip(vcs, full)][1:-1]  # mesh channels from router a to router b
-            for c1, c2 in zip(path, path[1:]):
-                if c2 not in succ.setdefault(c1, set()):
-                    succ[c1].add(c2)
-                    indeg[c2] += 1
-    ready = sorted(n for n, d in indeg.items() if d == 0)
-    order = []
-    while ready:
-        n = ready.pop(0)
-        order.append(n)
-        for n2 in sorted(succ.get(n, ())):
-            indeg[n2] -= 1
-            if indeg[n2] == 0:
-                ready.append(n2)
-        ready.sort()
-    if len(order) != len(nodes):
-        raise ValueError("board routes have a cyclic channel dependency")
-    ranks: dict[int, int] = {}
-    for i, (v, L) in enumerate(order):
-        ranks.setdefault(L, i)
-    model.meta["_oracle_board_ranks"] = ranks
-    return ranks
-
-
-class _RouterPair:
-    """A stand-in model whose cores 0 and 1 sit on routers ``a`` and ``b`` (for walking router pairs)."""
-
-    def __init__(self, model, a, b):
-        self.meta, self.width, self.n_routers, self.n_cores = model.meta, model.width, model.n_routers, model.n_cores
-        self.core_router = np.array([a, b], np.int64)
-
-
-def _link_rank(model: CompiledModel, link: int) -> int:
-    """Position of ``link`` in a topological order of the routes' channel dependencies."""
-    W, H, R, C = model.width, model.height, model.n_routers, model.n_cores
-    if "system" in model.meta and 4 * R > link:
-        return 1 + _board_ranks(model)[link]
-    if "system" in model.meta:
-        return 0 if link < 4 * R + C + 1 else 1 + 8 * R
-    if link >= 4 * R + C + 1:  # ejection
-        return 1 + 2 * W + 2 * H
-    if link >= 4 * R:  # injection
-        return 0
-    r, port = divmod(link, 4)
-    x, y = r % W, r // W
-    if port == PORT_E:
-        return 1 + x
-    if port == PORT_W:
-        return 1 + W + (W - 1 - x)
-    if port == PORT_N:
-        return 1 + 2 * W + y
-    return 1 + 2 * W + H + (H - 1 - y)  # PORT_S
 
 
 # --------------------------------------------------------------------------- simulation
@@ -455,7 +261,7 @@ class _Chip:
         self.neuron_end = np.zeros(self.C + 1, dtype=np.int64)
         self.B = int(tm[T["router_buffer_packets"]])
         self.flits = int(tm[T["flits_per_packet"]])
-        self.phase_syn = PHASE_ARB + _link_rank(m, m.n_links - 1) + 1
+        self.phase_syn = PHASE_ARB + link_rank(m, m.n_links - 1) + 1
         self.links = [self._make_link(l) for l in range(m.n_links)]
         self.syn = [_SynapseUnit() for _ in range(self.C + 1)]
         for link in self.links:
@@ -474,7 +280,7 @@ class _Chip:
     def _make_link(self, l: int) -> _Link:
         m, tm = self.m, self.m.timing
         R, C, F = m.n_routers, self.C, self.flits
-        phase = PHASE_ARB + _link_rank(m, l)
+        phase = PHASE_ARB + link_rank(m, l)
         if l < 4 * R and "system" in m.meta and board_crossing(m, l):
             occ, lat = int(m.meta["system"]["link_occ"]), int(m.meta["system"]["link_lat"])
         elif l < 4 * R:
@@ -717,7 +523,7 @@ class _Chip:
         )
 
 
-def _check_host_is_input(model: CompiledModel) -> None:
+def check_host_is_input(model: CompiledModel) -> None:
     host0 = int(model.core_neuron_ptr[model.n_cores])
     is_input = model.neuron_model == MODEL_INPUT
     assert not is_input[:host0].any() and is_input[host0:].all(), "oracle expects input neurons exactly on the host"
@@ -736,7 +542,7 @@ def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray,
     lasts until its work is done) or ``"violation"`` (the step ends at the tick regardless).
     """
     model.check()
-    _check_host_is_input(model)
+    check_host_is_input(model)
     N = model.n_neurons
     fired, active = np.asarray(fired, dtype=bool), np.asarray(active, dtype=bool)
     enable = np.ones(N, bool) if enable is None else np.asarray(enable, dtype=bool)
@@ -746,92 +552,3 @@ def oracle_step(model: CompiledModel, fired: np.ndarray, active: np.ndarray,
 
 
 # --------------------------------------------------------------------------- functional part
-
-
-def _cell_oracle(model: CompiledModel, g: int, acc: list, c_prev: int) -> tuple[int, int]:
-    """One recurrent-cell unit through the golden NumPy cell (R11): ``(payload, new c)``."""
-    from nmsim.describe.neuron_models import cell_params_from_columns
-    from nmsim.lm.golden import CELL_FUNCS
-
-    kind = {MODEL_EGRU: "egru", MODEL_GRU: "gru", MODEL_LSTM: "lstm"}[int(model.neuron_model[g])]
-    luts = [model.lut[i, :int(model.lut_size[i])] for i in range(model.lut.shape[0])]
-    cp = cell_params_from_columns(kind, model.neuron_param[g:g + 1], luts)
-    y, c = CELL_FUNCS[kind](np.array(acc[:4], dtype=np.int64).reshape(4, 1), np.array([c_prev], np.int64), cp)
-    return int(y[0]), int(c[0])
-
-
-def oracle_run(model: CompiledModel, n_steps: int, host_payloads: np.ndarray,
-               enable: np.ndarray | None = None, tick_cycles: int = 0, overrun: str = "stretch") -> OracleResult:
-    """Run ``n_steps`` timesteps: spec section 1 in plain Python integers, timing by :func:`oracle_step`.
-
-    ``host_payloads`` int64[n_steps, n_host]: payload of each host neuron
-    (``core_neuron_ptr[n_cores] .. N-1``, in order) per step; 0 = no event.
-    ``enable`` bool[n_steps, N] (default: all enabled): R9.  ``tick_cycles``, ``overrun``: fixed-tick
-    mode (:func:`oracle_step`).
-    """
-    model.check()
-    _check_host_is_input(model)
-    N, C = model.n_neurons, model.n_cores
-    host0 = int(model.core_neuron_ptr[C])
-    host_payloads = np.asarray(host_payloads, dtype=np.int64).reshape(n_steps, N - host0)
-    state = [[int(v) for v in row] for row in model.neuron_state]
-    acc = [[0] * model.n_accumulators for _ in range(N)]  # filled during the previous step
-    received = [False] * N  # got >= 1 synaptic event during the previous step (zero weights included)
-    enable = np.ones((n_steps, N), bool) if enable is None else np.asarray(enable, bool).reshape(n_steps, N)
-    fired_out = np.zeros((n_steps, N), dtype=np.uint8)
-    payload_out = np.zeros((n_steps, N), dtype=np.int64)
-    steps = []
-    for t in range(n_steps):
-        fired, active, payload = [False] * N, [False] * N, [0] * N
-        carry = [[0] * model.n_accumulators for _ in range(N)]
-        carry_received = [False] * N
-        for g in range(N):
-            if g >= host0:  # input neuron: the host gives the event
-                payload[g] = int(host_payloads[t, g - host0])
-                fired[g] = payload[g] != 0
-                continue
-            if not enable[t, g]:  # R9: keeps state and accumulated input
-                carry[g] = list(acc[g])
-                carry_received[g] = received[g]
-                continue
-            mdl = int(model.neuron_model[g])
-            if mdl == MODEL_READOUT:
-                payload[g] = min(max(acc[g][0] + int(model.neuron_param[g, 0]), -(2**31)), 2**31 - 1)
-                fired[g] = active[g] = True
-                continue
-            if mdl != MODEL_LIF:
-                payload[g], state[g][0] = _cell_oracle(model, g, acc[g], state[g][0])
-                fired[g] = payload[g] != 0 or mdl != MODEL_EGRU  # dense baselines send every step
-                active[g] = True
-                continue
-            threshold, decay, bias, reset_mode, v_min, v_max, on_event = (int(x) for x in model.neuron_param[g, :7])
-            u, v = acc[g][0], state[g][0]
-            v1 = v - ((v * decay) >> 12) + bias + u
-            v1 = min(max(v1, v_min), v_max)
-            fired[g] = v1 > threshold
-            state[g][0] = ((v1 - threshold) if reset_mode == 0 else 0) if fired[g] else v1
-            payload[g] = 1 if fired[g] else 0
-            active[g] = u != 0 or v != 0 or bias != 0 or (on_event == 1 and received[g])
-        acc, received = carry, carry_received
-        for g in range(N):
-            if not fired[g]:
-                continue
-            for k in range(int(model.route_ptr[g]), int(model.route_ptr[g + 1])):
-                row = int(model.route_row[k])
-                if row < 0:  # R10: to the host
-                    continue
-                for j in range(int(model.row_ptr[row]), int(model.row_ptr[row + 1])):
-                    acc[int(model.syn_target[j])][int(model.syn_acc[j])] += int(model.syn_weight[j]) * payload[g]
-                    received[int(model.syn_target[j])] = True
-        fired_out[t], payload_out[t] = fired, payload
-        steps.append(oracle_step(model, np.array(fired), np.array(active), enable[t], tick_cycles, overrun))
-    return OracleResult(
-        fired=fired_out,
-        payload=payload_out,
-        counters=np.array([s.counters for s in steps], dtype=np.int64).reshape(n_steps, C + 1, N_ACTIONS),
-        step_cycles=np.array([s.step_cycles for s in steps], dtype=np.int64),
-        link_busy=np.array([s.link_busy for s in steps], dtype=np.int64).reshape(n_steps, model.n_links),
-        final_state=np.array(state, dtype=np.int64).reshape(N, 4),
-        steps=steps,
-        overrun=np.array([s.overrun for s in steps], dtype=bool) if tick_cycles > 0 else None,
-    )
