@@ -85,3 +85,53 @@ def test_a_route_that_leaves_the_board_or_loops_is_refused():
     loop[r1, b] = back
     with pytest.raises(AssertionError, match="does not terminate"):
         br.hop_tables(g, loop)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_link_costs_equal_the_oracles_links(seed):
+    """``engine.link_costs`` (what ``links.csv`` and the trace read) against the SimPy oracle's own links
+    (``_Chip._make_link``: occupancy and head latency, a board's chip-to-chip links the system's), and each mesh
+    link's downstream router against the neighbour computed here; on one chip, a row of chips, a 2-D board and a
+    board with holes.  Mesh ports off the board's edge carry nothing; the oracle prices them as chip-to-chip
+    links, the engine as on-chip ones, so they are left out of the cost comparison."""
+    from nmsim.oracle import simpy_chip as sc
+    from nmsim.sim.engine import link_costs
+
+    kw = ({}, {"board": True}, {"board": True, "two_d": True}, {"board": True, "holes": True})[seed % 4]
+    m = random_case(71_000 + seed, **kw).model
+    N, R, Wd, Ht = m.n_neurons, m.n_routers, m.width, m.height
+    chip = sc._Chip(m, np.zeros(N, np.uint8), np.zeros(N, np.uint8), np.ones(N, bool))
+    occ, lat, down, _ = link_costs(m)
+    used = [L for L in range(m.n_links) if L >= 4 * R or down[L] >= 0]
+    assert [(chip.links[L].occ, chip.links[L].lat) for L in used] == [(occ[L], lat[L]) for L in used]
+    for L in range(4 * R):
+        x, y = (L // 4) % Wd, (L // 4) // Wd
+        dx, dy = {br.PORT_E: (1, 0), br.PORT_W: (-1, 0), br.PORT_N: (0, 1), br.PORT_S: (0, -1)}[L % 4]
+        want = (y + dy) * Wd + x + dx if 0 <= x + dx < Wd and 0 <= y + dy < Ht else -1
+        assert down[L] == want, L
+    assert down[4 * R:4 * R + m.n_cores + 1].tolist() == m.core_router.tolist()
+    assert (down[4 * R + m.n_cores + 1:] == -1).all()
+    if "system" in m.meta:
+        cross = [L for L in range(4 * R) if down[L] >= 0 and board_crossing(m, L)]
+        assert cross and {(int(occ[L]), int(lat[L])) for L in cross} == \
+            {(int(m.meta["system"]["link_occ"]), int(m.meta["system"]["link_lat"]))}
+
+
+def test_engines_on_one_chip_share_one_build_and_an_edit_builds_anew():
+    """Two engines of one board model share the tables (one build); after the model's timing or its board is
+    edited in place, the next engine's tables are built anew and equal a fresh ``link_tables``."""
+    from nmsim.compile.compiled import T
+    from nmsim.sim import engine as en
+
+    m = random_case(71_001, board=True).model
+    a, b = en.Engine(m), en.Engine(m)
+    assert a.lt is b.lt
+    m.timing[T["hop_east_west_cycles"]] += 7
+    c = en.Engine(m)
+    assert c.lt is not a.lt
+    fresh = en.link_tables(m)
+    assert fresh.keys() == c.lt.keys() and all(np.array_equal(fresh[k], c.lt[k]) for k in fresh)
+    assert not np.array_equal(a.lt["link_tab"], c.lt["link_tab"])
+    m.meta["system"] = {**m.meta["system"], "link_lat": int(m.meta["system"]["link_lat"]) + 3}
+    d = en.Engine(m)
+    assert d.lt is not c.lt and np.array_equal(d.lt["link_tab"], en.link_tables(m)["link_tab"])

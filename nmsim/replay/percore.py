@@ -111,9 +111,9 @@ def link_rows(cm, busy_total: np.ndarray, total_cycles: int) -> list[dict]:
     """One row per link that can carry traffic: mesh ports with a neighbour (``E W N S``), each core's
     injection (``inject``) and ejection (``eject``) link (host: ``core = host``).  ``utilization`` = busy
     cycles / simulated cycles of the run."""
-    from nmsim.sim.engine import link_tables
+    from nmsim.sim.engine import link_costs
 
-    down = link_tables(cm)["link_down"]
+    down = link_costs(cm)[2]
     W, R, C = cm.width, cm.n_routers, cm.n_cores
     rows = []
 

@@ -13,11 +13,11 @@ def replay_trace(cm, clock_hz: float, traces: list, step_cycles: np.ndarray) -> 
 
     ``traces``: ``[(PacketTrace, core_end int64[n_cores]), ...]`` of the first steps; ``step_cycles``: every
     step's cycles (the traced ones are laid end to end)."""
-    from nmsim.sim.engine import link_tables
+    from nmsim.sim.engine import link_costs
 
     tr = Trace(clock_hz=clock_hz)
     C = cm.n_cores
-    occ_tab = link_tables(cm)["link_occ"]
+    occ_tab = link_costs(cm)[0]
     t0 = 0
     for s, (pt, core_end) in enumerate(traces):
         tr.slice("steps", "timestep", f"step {s}", t0, int(step_cycles[s]), step=s)

@@ -30,25 +30,11 @@ RECORDABLE = ("fired", "payload", "link_busy", "trace")
 DEFAULT_RECORD = ("fired", "payload", "link_busy")
 
 
-def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
-    """Per-link constants of spec §2.3 and XY routing tables (all int64 unless noted).
-
-    ``link_occ``/``link_lat``/``link_step`` (``max(occ, 1)``: cycles until the link may grant again),
-    ``link_down`` (router at the downstream end; -1 for ejection links and mesh ports off the edge),
-    ``link_rank`` / ``rank_link`` (topological order, see :mod:`nmsim.sim.timing`),
-    ``next_link [R, R]`` (mesh link out of router ``r`` towards ``rd``; -1 if ``r == rd``),
-    ``hops_x / hops_y [R, R]`` (on-chip east-west / north-south hops from ``rs`` to ``rd``),
-    ``hops_c [R, R]`` (chip-to-chip hops; all 0 on one chip).  A model marked with
-    ``meta["system"]`` (:func:`nmsim.describe.system.attach`) routes through the chips' ports
-    (:mod:`nmsim.sim.board_routes`) and its chip-to-chip links take the system's occupancy and latency.
-
-    ``link_tab`` (the event loop's, :mod:`nmsim.sim.events`; ``LT_DEPTH``: the chip's router buffer, or on a
-    chip-to-chip link the system's ``link_buffer`` when it has one) has one row per *channel*: the ``n_links``
-    physical links, and on a 2-D board one more per mesh link, its virtual channel 1 (channel
-    ``n_links + L`` of mesh link ``L``; ``LT_PHYS``/``LT_SIB`` name the physical link and the other VC);
-    ``next_link`` and ``rank_link``/``link_rank`` are then in channels.  Every other table is per physical
-    link.
-    """
+def link_costs(model: CompiledModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per physical link (``n_links``, int64): occupancy and head latency in cycles (spec §2.3; a board's
+    chip-to-chip links take the system's), the downstream router (-1: ejection links and mesh ports off the
+    edge) and the ``(class, primary, secondary)`` key of its topological rank on one chip.  The cheap part of
+    :func:`link_tables`, without the routing tables (``links.csv`` and the trace need only this)."""
     Wd, H, C, R = model.width, model.height, model.n_cores, model.n_routers
     tim = model.timing
     flits = int(tim[T["flits_per_packet"]])
@@ -75,6 +61,36 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
         E = 4 * R + C + 1 + c
         occ[E], lat[E] = flits, int(tim[T["local_delivery_cycles"]]) + flits - 1
         key[E] = (5, c, 0)
+    board = model.meta.get("system")
+    if board is not None:  # chip-to-chip links: the system's occupancy and latency (docs/systems.md)
+        cross = br.crossing(board)
+        occ[:4 * R][cross], lat[:4 * R][cross] = board["link_occ"], board["link_lat"]
+    return occ, lat, down, key
+
+
+def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
+    """Per-link constants of spec §2.3 and XY routing tables (all int64 unless noted).
+
+    ``link_occ``/``link_lat``/``link_step`` (``max(occ, 1)``: cycles until the link may grant again),
+    ``link_down`` (router at the downstream end; -1 for ejection links and mesh ports off the edge),
+    ``link_rank`` / ``rank_link`` (topological order, see :mod:`nmsim.sim.timing`),
+    ``next_link [R, R]`` (mesh link out of router ``r`` towards ``rd``; -1 if ``r == rd``),
+    ``hops_x / hops_y [R, R]`` (on-chip east-west / north-south hops from ``rs`` to ``rd``),
+    ``hops_c [R, R]`` (chip-to-chip hops; all 0 on one chip).  A model marked with
+    ``meta["system"]`` (:func:`nmsim.describe.system.attach`) routes through the chips' ports
+    (:mod:`nmsim.sim.board_routes`) and its chip-to-chip links take the system's occupancy and latency.
+
+    ``link_tab`` (the event loop's, :mod:`nmsim.sim.events`; ``LT_DEPTH``: the chip's router buffer, or on a
+    chip-to-chip link the system's ``link_buffer`` when it has one) has one row per *channel*: the ``n_links``
+    physical links, and on a 2-D board one more per mesh link, its virtual channel 1 (channel
+    ``n_links + L`` of mesh link ``L``; ``LT_PHYS``/``LT_SIB`` name the physical link and the other VC);
+    ``next_link`` and ``rank_link``/``link_rank`` are then in channels.  Every other table is per physical
+    link.
+    """
+    Wd, C, R = model.width, model.n_cores, model.n_routers
+    tim = model.timing
+    NL = model.n_links
+    occ, lat, down, key = link_costs(model)
     rank_link = np.lexsort((key[:, 2], key[:, 1], key[:, 0])).astype(np.int64)
     board = model.meta.get("system")
     phys = np.arange(NL, dtype=np.int64)  # physical link of each channel
@@ -90,8 +106,6 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
     else:  # a board of chips (nmsim.sim.board_routes): routes through the ports, chip-to-chip link costs
         next_link = br.next_links(board)
         hops_x, hops_y, hops_c = br.hop_tables(board, next_link)
-        cross = br.crossing(board)
-        occ[:4 * R][cross], lat[:4 * R][cross] = board["link_occ"], board["link_lat"]
         vc = br.vc_classes(board)
         order = br.topo_rank(board, next_link, key[:4 * R], vc)  # channels vc * 4R + link
         if br.n_vcs(board) > 1:  # 2-D board: VC 1 of mesh link L is channel NL + L
@@ -116,6 +130,25 @@ def link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
     return dict(link_tab=link_tab, link_occ=occ, link_lat=lat, link_step=np.maximum(occ, 1), link_down=down,
                 link_rank=link_rank, rank_link=rank_link, next_link=np.ascontiguousarray(next_link, dtype=np.int64),
                 hops_x=hops_x, hops_y=hops_y, hops_c=hops_c)
+
+
+#: The last tables :func:`shared_link_tables` built, under the inputs they are computed from (one entry).
+_LAST_TABLES: dict = {}
+
+
+def shared_link_tables(model: CompiledModel) -> dict[str, np.ndarray]:
+    """:func:`link_tables`, built once for a run of engines on the same chip in one process (a replay's functional
+    and timing engines, and the local workers forked after them): a 48-chip board's take about 2 s.  Keyed by
+    every input of :func:`link_tables` (mesh size, cores, links, timing, core routers, the board), so a model
+    edited in place gets new tables; one entry is kept.  The tables are shared: callers must not write them."""
+    key = (model.width, model.height, model.n_cores, model.n_routers, model.n_links,
+           np.ascontiguousarray(model.timing).tobytes(), np.ascontiguousarray(model.core_router).tobytes(),
+           repr(model.meta.get("system")))
+    hit = _LAST_TABLES.get(key)
+    if hit is None:
+        _LAST_TABLES.clear()
+        hit = _LAST_TABLES[key] = link_tables(model)
+    return hit
 
 
 class Engine:
@@ -146,7 +179,7 @@ class Engine:
             raise ValueError(f"n_cores={C}, n_links={model.n_links}: the engine packs core and link ids in 16 bits "
                              f"(n_cores < {MAX_CORES}, n_links < {MAX_LINKS})")
         self.neuron_core = np.repeat(np.arange(C + 1), np.diff(model.core_neuron_ptr)).astype(np.int32)
-        self.lt = link_tables(model)
+        self.lt = shared_link_tables(model)
         NL = self.lt["link_tab"].shape[0]  # channels: the links, plus virtual channel 1 on a 2-D board
         if NL >= MAX_LINKS:
             raise ValueError(f"{NL} link channels ({model.n_links} links and their second virtual channels): the "
