@@ -400,6 +400,10 @@ def write_tables(out: Path, cfg: dict, store: Path | None = None) -> None:
         "except in the old-default rows; a variant that sets the chip's own timestep mode is "
         "the same as the one without it and is shown once.",
         "",
+        "The packing of the on-chip decoder's logits into packets to the host (`noc.readout_values_per_packet`, one "
+        "logit per packet in every preset) is varied in `readout-packing.md` beside this file "
+        "(`python validation/paper_readout.py`).",
+        "",
     ]
     for chip in sorted({r["chip"] for r in rows}):
         import paper_study_uq as uq
