@@ -193,3 +193,28 @@ def test_the_mapping_line_says_what_the_cache_did(tmp_path, monkeypatch, status,
 
     monkeypatch.setenv(pc.CACHE_ENV, str(tmp_path))
     assert _cache_note(status) == text.format(root=tmp_path)
+
+
+def test_nmsim_maps_prediction_takes_the_cached_placement_and_its_own_workload(tmp_path, monkeypatch):
+    """``place_lm(..., need_workload=True)`` (``nmsim map``): a miss places and stores; a hit places nothing
+    (``place`` would fail) yet gives the same placement, calibration record and calibrated workload."""
+    from nmsim.lm.golden import GoldenModel
+    from nmsim.lm.modelfile import load_model
+    from nmsim.map import placement as placement_mod
+    from nmsim.replay import load_replay_chip, resolve_model_path
+    from nmsim.replay.mapped import place_lm
+    from nmsim.replay.network import build_lm_network
+
+    monkeypatch.setenv(pc.CACHE_ENV, str(tmp_path))
+    golden = GoldenModel(load_model(resolve_model_path("ptb-egru-small-s90")))
+    lm = build_lm_network(golden, decoder="chip")
+    chip = load_replay_chip("loihi", {})
+    pl1, cal1, wl1 = place_lm(golden, lm, chip, "balanced", need_workload=True)
+    assert len(list((tmp_path / "placements").glob("*.pkl"))) == 1
+    monkeypatch.setattr(placement_mod, "place", lambda *a, **k: pytest.fail("placed again"))
+    pl2, cal2, wl2 = place_lm(golden, lm, chip, "balanced", need_workload=True)
+    assert cal2 == cal1 and pl2.search == pl1.search and pl2.strategy == pl1.strategy
+    assert all(np.array_equal(pl1.core_of[p], pl2.core_of[p]) for p in pl1.core_of)
+    assert wl2.source == wl1.source
+    assert np.array_equal(wl1.rate, wl2.rate) and np.array_equal(wl1.to_host, wl2.to_host)
+    assert (wl1.counts != wl2.counts).nnz == 0

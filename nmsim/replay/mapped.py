@@ -127,22 +127,25 @@ def _place_lm(golden, lm, chip, placement, seed, map_settings, dataset, split, n
         raise MappingError(f"placement {placement!r}; choices: {', '.join(PLACEMENTS)}, or a placement file "
                            f"(.toml / .json)")
     opts = map_options(map_settings)
-    calibration = wl = trial_mapped = cache = None
+    calibration = wl = trial_mapped = cache = pl = None
     try:
         key = None
-        if placement == "balanced" and not need_workload:
+        if placement == "balanced":
             pl, calibration, key, cache = _cached_balanced(golden, lm, chip, seed, map_settings, dataset, split, opts)
-            if pl is not None:
+            if pl is not None and not need_workload:
                 return pl, calibration, None, None, cache
-        if placement == "balanced" or need_workload:
+        if placement == "balanced" or need_workload:  # nmsim map's prediction needs the workload, cached or not
             from nmsim.replay.calibration import calibrate
 
             try:
                 wl, ids = calibrate(golden, lm, dataset, split, opts.calibration_tokens)
             except DatasetError as exc:
                 raise MappingError(f"the placement calibrates on {dataset} tokens: {exc}") from None
-            calibration = {k: wl.source[k] for k in ("dataset", "split", "start", "count", "reference")}
-        if is_file:
+            if pl is None:  # a cached placement keeps its own calibration record
+                calibration = {k: wl.source[k] for k in ("dataset", "split", "start", "count", "reference")}
+        if pl is not None:
+            pass  # the balanced placement from the cache
+        elif is_file:
             if opts.constrains:
                 raise MappingError("map.* limits do not apply to a placement file (it places every neuron itself)")
             pl = place_from_file(chip, lm.net, placement)
