@@ -37,15 +37,21 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 
 
 def limit_threads() -> None:
-    """Cap this process's thread pools at one thread.  Effective for
-    libraries imported afterwards; for Numba also when already imported."""
-    os.environ.update(THREAD_ENV)
-    numba = sys.modules.get("numba")
-    if numba is not None:
-        try:
-            numba.set_num_threads(1)
-        except Exception:  # pragma: no cover - threading layer not started
-            pass
+    """Cap this process's thread pools at one thread (the environment variables of :data:`THREAD_ENV`),
+    effective for libraries imported afterwards.
+
+    Numba reads ``NUMBA_NUM_THREADS`` again at every compilation and raises once its thread pool runs and the
+    value differs.  A forked worker (the timing pass's local workers) inherits Numba and a pool the parent may
+    have started, and may still compile (a kernel the parent never called, with an empty cache).  So Numba's pool
+    is never started here, and its variable is left as it is when that pool already runs; nmsim's kernels are
+    serial and never use it."""
+    env = dict(THREAD_ENV)
+    if "numba" in sys.modules:
+        from numba.np.ufunc import parallel
+
+        if parallel._is_initialized:
+            env.pop("NUMBA_NUM_THREADS")
+    os.environ.update(env)
 
 
 def _watch_parent(parent_pid: int) -> None:
