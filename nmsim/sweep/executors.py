@@ -49,7 +49,7 @@ def limit_threads() -> None:
     if "numba" in sys.modules:
         from numba.np.ufunc import parallel
 
-        if parallel._is_initialized:
+        if getattr(parallel, "_is_initialized", True):  # unknown (another Numba): leave the variable alone
             env.pop("NUMBA_NUM_THREADS")
     os.environ.update(env)
 
